@@ -1,0 +1,148 @@
+'use strict';
+// The JS half of the engine: loads the native binding, receives batches of events and routes
+// them to their owners, and decides whether the process is kept alive.
+//
+// Lifetime works like libuv's: a handle keeps the process alive while it is *active* (listening,
+// connecting, reading, or with a write or shutdown in flight) and *referenced* (not `unref()`d).
+// `NativeHandle` tracks both for each native handle; the native threadsafe function is
+// referenced exactly while at least one handle is active and referenced.
+
+const binding = require('../binding.js');
+
+const { EventKind } = binding;
+
+/** id -> owner (a Socket or Server) with an `[kOnEvent](kind, payload)` method. */
+const owners = new Map();
+const kOnEvent = Symbol('kOnEvent');
+
+let initialised = false;
+let keepAlive = 0; // active, referenced handles
+let live = 0; // native handles not yet closed
+
+function init() {
+  if (initialised) return;
+  initialised = true;
+  binding.initEngine(dispatch);
+}
+
+/** Deliver one batch `[kind, id, payload, ...]`; events of unknown ids are dropped. */
+function dispatch(batch) {
+  for (let i = 0; i < batch.length; i += 3) {
+    const owner = owners.get(batch[i + 1]);
+    if (owner === undefined) continue;
+    try {
+      owner[kOnEvent](batch[i], batch[i + 2]);
+    } catch (err) {
+      // A listener threw: the rest of the batch still gets delivered (each event is its own
+      // callback in Node), then the error surfaces as an uncaught exception.
+      const rest = batch.slice(i + 3);
+      if (rest.length > 0) setImmediate(dispatch, rest);
+      throw err;
+    }
+  }
+}
+
+function addKeepAlive(n) {
+  const before = keepAlive;
+  keepAlive += n;
+  if (before === 0 && keepAlive > 0) binding.refEngine();
+  else if (before > 0 && keepAlive === 0) binding.unrefEngine();
+}
+
+/**
+ * Wraps a native handle with the bookkeeping every handle needs: event routing, liveness and
+ * the reasons it is active.
+ */
+class NativeHandle {
+  constructor(native, owner) {
+    this.native = native;
+    this.id = native.id;
+    this.refed = true;
+    this.closed = false;
+    this.counted = false; // contributes to keepAlive
+    this.reasons = 0; // bit set of ACTIVE_* reasons
+    owners.set(this.id, owner);
+    live++;
+  }
+
+  setActive(reason, on) {
+    const reasons = on ? this.reasons | reason : this.reasons & ~reason;
+    if (reasons === this.reasons) return;
+    this.reasons = reasons;
+    this.update();
+  }
+
+  ref() {
+    this.refed = true;
+    this.update();
+  }
+
+  unref() {
+    this.refed = false;
+    this.update();
+  }
+
+  get reading() {
+    return (this.reasons & ACTIVE_READING) !== 0;
+  }
+
+  update() {
+    // A closing handle keeps the loop alive even when unref'd, as in libuv.
+    const count = !this.closed && ((this.refed && this.reasons !== 0) || (this.reasons & ACTIVE_CLOSING) !== 0);
+    if (count !== this.counted) {
+      this.counted = count;
+      addKeepAlive(count ? 1 : -1);
+    }
+  }
+
+  /** Forget the handle: no more events, no more keep-alive. */
+  release() {
+    if (this.closed) return;
+    this.closed = true;
+    this.update();
+    owners.delete(this.id);
+    live--;
+  }
+}
+
+const ACTIVE_LISTENING = 1;
+const ACTIVE_CONNECTING = 2;
+const ACTIVE_READING = 4;
+const ACTIVE_WRITING = 8;
+const ACTIVE_SHUTDOWN = 16;
+const ACTIVE_CLOSING = 32;
+
+function createSocketHandle(owner) {
+  init();
+  return new NativeHandle(new binding.SocketHandle(), owner);
+}
+
+function adoptSocketHandle(native, owner) {
+  return new NativeHandle(native, owner);
+}
+
+function createServerHandle(owner) {
+  init();
+  return new NativeHandle(new binding.ServerHandle(), owner);
+}
+
+/** Native handles not yet closed (for tests that check nothing is left open). */
+function liveHandles() {
+  return live;
+}
+
+module.exports = {
+  EventKind,
+  kOnEvent,
+  NativeHandle,
+  createSocketHandle,
+  adoptSocketHandle,
+  createServerHandle,
+  liveHandles,
+  ACTIVE_LISTENING,
+  ACTIVE_CONNECTING,
+  ACTIVE_READING,
+  ACTIVE_WRITING,
+  ACTIVE_SHUTDOWN,
+  ACTIVE_CLOSING,
+};

@@ -1,0 +1,290 @@
+'use strict';
+// net.Server: an EventEmitter over a native ServerHandle, with Node's listen() forms, events
+// ('listening', 'connection', 'drop', 'error', 'close') and their order.
+
+const EventEmitter = require('node:events');
+const { getDefaultHighWaterMark } = require('node:stream');
+const {
+  ERR_INVALID_ARG_TYPE,
+  ERR_INVALID_ARG_VALUE,
+  ERR_SERVER_ALREADY_LISTEN,
+  ERR_SERVER_NOT_RUNNING,
+  errnoException,
+  uvExceptionWithHostPort,
+} = require('./errors');
+const { validateNumber, validatePort, validateBoolean } = require('./validators');
+const { normalizeArgs, toNumber, isPipeName } = require('./normalize');
+const engine = require('./engine');
+const { EventKind, kOnEvent, ACTIVE_LISTENING } = engine;
+const { Socket, kSetNoDelay, kSetKeepAlive, kSetKeepAliveInitialDelay } = require('./socket');
+
+const DEFAULT_IPV4_ADDR = '0.0.0.0';
+const DEFAULT_IPV6_ADDR = '::';
+
+let dns; // loaded on first name lookup
+
+function unsupported(what) {
+  const err = new Error(`${what} is not supported by this module yet`);
+  err.code = 'ERR_RSNET_UNSUPPORTED';
+  return err;
+}
+
+class Server extends EventEmitter {
+  constructor(options, connectionListener) {
+    super();
+    if (typeof options === 'function') {
+      connectionListener = options;
+      options = {};
+      this.on('connection', connectionListener);
+    } else if (options == null || typeof options === 'object') {
+      options = { ...options };
+      if (typeof connectionListener === 'function') this.on('connection', connectionListener);
+    } else {
+      throw ERR_INVALID_ARG_TYPE('options', 'Object', options);
+    }
+    if (typeof options.keepAliveInitialDelay !== 'undefined') {
+      validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+      if (options.keepAliveInitialDelay < 0) options.keepAliveInitialDelay = 0;
+    }
+    if (typeof options.highWaterMark !== 'undefined') {
+      validateNumber(options.highWaterMark, 'options.highWaterMark');
+      if (options.highWaterMark < 0) options.highWaterMark = getDefaultHighWaterMark();
+    }
+    this._connections = 0;
+    this._handle = null;
+    this._usingWorkers = false;
+    this._workers = [];
+    this._unref = false;
+    this._listeningId = 1;
+    this.allowHalfOpen = options.allowHalfOpen || false;
+    this.pauseOnConnect = !!options.pauseOnConnect;
+    this.noDelay = Boolean(options.noDelay);
+    this.keepAlive = Boolean(options.keepAlive);
+    this.keepAliveInitialDelay = ~~(options.keepAliveInitialDelay / 1000);
+    this.highWaterMark = options.highWaterMark ?? getDefaultHighWaterMark();
+  }
+
+  [kOnEvent](kind, payload) {
+    switch (kind) {
+      case EventKind.Connection:
+        onConnection(this, payload);
+        break;
+      case EventKind.AcceptFailed:
+        this.emit('error', errnoException(payload, 'accept'));
+        break;
+    }
+  }
+
+  listen(...args) {
+    const normalized = normalizeArgs(args);
+    let options = normalized[0];
+    const cb = normalized[1];
+    if (this._handle) throw ERR_SERVER_ALREADY_LISTEN();
+    if (cb !== null) this.once('listening', cb);
+    const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
+    options = options._handle || options.handle || options;
+    this._listeningId++;
+
+    if (options instanceof Server || typeof options.fd === 'number') {
+      throw unsupported('listen(handle) and listen({ fd })');
+    }
+    if (options.signal) addAbortSignal(this, options.signal);
+
+    // listen(), listen(null), listen(cb), listen({ port: undefined }): any free port.
+    if (
+      args.length === 0 ||
+      typeof args[0] === 'function' ||
+      (typeof options.port === 'undefined' && 'port' in options) ||
+      options.port === null
+    ) {
+      options.port = 0;
+    }
+    if (typeof options.port === 'number' || typeof options.port === 'string') {
+      validatePort(options.port, 'options.port');
+      const backlog = options.backlog || backlogFromArgs;
+      if (options.reusePort != null) validateBoolean(options.reusePort, 'options.reusePort');
+      const flags = { ipv6Only: Boolean(options.ipv6Only), reusePort: options.reusePort === true };
+      if (options.host) {
+        lookupAndListen(this, options.port | 0, options.host, backlog, flags);
+      } else {
+        setupListenHandle(this, null, options.port | 0, 4, backlog, flags);
+      }
+      return this;
+    }
+    if (options.path && isPipeName(options.path)) throw unsupported('Listening on a Unix socket path');
+    if (!('port' in options || 'path' in options)) {
+      throw ERR_INVALID_ARG_VALUE('options', options, 'must have the property "port" or "path"');
+    }
+    throw ERR_INVALID_ARG_VALUE('options', options);
+  }
+
+  get listening() {
+    return !!(this._handle && this._connectionKey);
+  }
+
+  address() {
+    if (this._handle) {
+      const out = this._handle.native.getsockname();
+      return out || {};
+    }
+    return null;
+  }
+
+  close(cb) {
+    if (typeof cb === 'function') {
+      if (!this._handle) {
+        this.once('close', function close() {
+          cb(ERR_SERVER_NOT_RUNNING());
+        });
+      } else {
+        this.once('close', cb);
+      }
+    }
+    if (this._handle) {
+      this._handle.native.close();
+      this._handle.release();
+      this._handle = null;
+    }
+    this._emitCloseIfDrained();
+    return this;
+  }
+
+  _emitCloseIfDrained() {
+    if (this._handle || this._connections) return;
+    process.nextTick(emitCloseNT, this);
+  }
+
+  getConnections(cb) {
+    process.nextTick(cb, null, this._connections);
+    return this;
+  }
+
+  ref() {
+    this._unref = false;
+    if (this._handle) this._handle.ref();
+    return this;
+  }
+
+  unref() {
+    this._unref = true;
+    if (this._handle) this._handle.unref();
+    return this;
+  }
+
+  [Symbol.asyncDispose]() {
+    if (!this._handle) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.close((err) => (err ? reject(err) : resolve()));
+    });
+  }
+}
+
+function emitCloseNT(self) {
+  self.emit('close');
+}
+
+function emitErrorNT(self, err) {
+  self.emit('error', err);
+}
+
+function emitListeningNT(self) {
+  if (self._handle) self.emit('listening');
+}
+
+function lookupAndListen(self, port, address, backlog, flags) {
+  dns ??= require('node:dns');
+  const listeningId = self._listeningId;
+  dns.lookup(address, function doListen(err, ip, addressType) {
+    if (listeningId !== self._listeningId) return;
+    if (err) {
+      self.emit('error', err);
+    } else {
+      addressType = ip ? addressType : 4;
+      setupListenHandle(self, ip, port, addressType, backlog, flags);
+    }
+  });
+}
+
+/** Bind and listen; a failure is emitted as 'error' on the next tick, as Node does. */
+function setupListenHandle(self, address, port, addressType, backlog, flags) {
+  const handle = engine.createServerHandle(self);
+  const listen = (addr) => handle.native.listen(addr, port, backlog || 511, flags.ipv6Only, flags.reusePort);
+  let err;
+  if (!address) {
+    // The unspecified IPv6 address (dual stack) when IPv6 is available, else IPv4.
+    err = listen(DEFAULT_IPV6_ADDR);
+    if (err === 0) {
+      address = DEFAULT_IPV6_ADDR;
+      addressType = 6;
+    } else if (err === -98) {
+      address = DEFAULT_IPV6_ADDR;
+    } else {
+      address = DEFAULT_IPV4_ADDR;
+      addressType = 4;
+      err = listen(address);
+    }
+  } else {
+    err = listen(address);
+  }
+  if (err) {
+    handle.release();
+    process.nextTick(emitErrorNT, self, uvExceptionWithHostPort(err, 'listen', address, port));
+    return;
+  }
+  self._handle = handle;
+  handle.setActive(ACTIVE_LISTENING, true);
+  self._connectionKey = `${addressType}:${address}:${port}`;
+  if (self._unref) self.unref();
+  process.nextTick(emitListeningNT, self);
+}
+
+function onConnection(self, native) {
+  if (self.maxConnections != null && self._connections >= self.maxConnections) {
+    const data = Object.create(null);
+    const local = native.getsockname();
+    const remote = native.getpeername();
+    data.localAddress = local?.address;
+    data.localPort = local?.port;
+    data.localFamily = local?.family;
+    data.remoteAddress = remote?.address;
+    data.remotePort = remote?.port;
+    data.remoteFamily = remote?.family;
+    native.close(false);
+    self.emit('drop', data);
+    return;
+  }
+  const socket = new Socket({
+    handle: native,
+    allowHalfOpen: self.allowHalfOpen,
+    pauseOnCreate: self.pauseOnConnect,
+    readable: true,
+    writable: true,
+    readableHighWaterMark: self.highWaterMark,
+    writableHighWaterMark: self.highWaterMark,
+  });
+  if (self.noDelay) {
+    socket[kSetNoDelay] = true;
+    native.setNoDelay(true);
+  }
+  if (self.keepAlive) {
+    socket[kSetKeepAlive] = true;
+    socket[kSetKeepAliveInitialDelay] = self.keepAliveInitialDelay;
+    native.setKeepAlive(true, self.keepAliveInitialDelay);
+  }
+  self._connections++;
+  socket.server = self;
+  socket._server = self;
+  self.emit('connection', socket);
+}
+
+function addAbortSignal(server, signal) {
+  if (signal.aborted) {
+    process.nextTick(() => server.close());
+    return;
+  }
+  const onAborted = () => server.close();
+  signal.addEventListener('abort', onAborted, { once: true });
+  server.once('close', () => signal.removeEventListener('abort', onAborted));
+}
+
+module.exports = { Server };

@@ -1,0 +1,886 @@
+'use strict';
+// net.Socket: a stream.Duplex over a native SocketHandle.
+//
+// The semantics follow Node's lib/net.js: the same argument forms, the same order of events
+// ('lookup', 'connect', 'ready', 'data', 'end', 'finish', 'error', 'close'), the same errors.
+// The native handle only moves bytes; this file decides what they mean.
+
+const stream = require('node:stream');
+const {
+  ERR_INVALID_ARG_VALUE,
+  ERR_INVALID_ARG_TYPE,
+  ERR_INVALID_IP_ADDRESS,
+  ERR_INVALID_ADDRESS_FAMILY,
+  ERR_MISSING_ARGS,
+  ERR_OUT_OF_RANGE,
+  ERR_SOCKET_CLOSED,
+  ERR_SOCKET_CLOSED_BEFORE_CONNECTION,
+  ERR_SOCKET_CONNECTION_TIMEOUT,
+  errnoException,
+  exceptionWithHostPort,
+  genericNodeError,
+  aggregateError,
+} = require('./errors');
+const { validateNumber, validateBoolean, validateFunction, validatePort, validateInt32 } = require('./validators');
+const { normalizeArgs, isNormalized } = require('./normalize');
+const { isIP } = require('./ip');
+const engine = require('./engine');
+const { EventKind, kOnEvent, ACTIVE_CONNECTING, ACTIVE_READING, ACTIVE_WRITING, ACTIVE_SHUTDOWN, ACTIVE_CLOSING } = engine;
+const autoSelect = require('./autoselect');
+
+const kTimeout = Symbol('kTimeout');
+const kLastWriteQueueSize = Symbol('kLastWriteQueueSize');
+const kSetNoDelay = Symbol('kSetNoDelay');
+const kSetKeepAlive = Symbol('kSetKeepAlive');
+const kSetKeepAliveInitialDelay = Symbol('kSetKeepAliveInitialDelay');
+const kBytesRead = Symbol('kBytesRead');
+const kBytesWritten = Symbol('kBytesWritten');
+const kWriteCallbacks = Symbol('kWriteCallbacks');
+const kShutdownCallback = Symbol('kShutdownCallback');
+const kCloseState = Symbol('kCloseState');
+const kConnectContext = Symbol('kConnectContext');
+const kResetAndClosing = Symbol('kResetAndClosing');
+
+const TIMEOUT_MAX = 2 ** 31 - 1;
+const DEFAULT_IPV4_ADDR = '0.0.0.0';
+const DEFAULT_IPV6_ADDR = '::';
+const UV_ENOTCONN = -107;
+
+let dns; // loaded on first name lookup
+
+function unsupported(what) {
+  const err = new Error(`${what} is not supported by this module yet`);
+  err.code = 'ERR_RSNET_UNSUPPORTED';
+  return err;
+}
+
+/** State of a handle being closed: who waits for the native descriptor to go. */
+class CloseState {
+  constructor(handle, isException) {
+    this.handle = handle;
+    this.isException = isException;
+    this.nativeClosed = false;
+  }
+}
+
+class Socket extends stream.Duplex {
+  constructor(options) {
+    if (options?.objectMode) {
+      throw ERR_INVALID_ARG_VALUE('options.objectMode', options.objectMode, 'is not supported');
+    } else if (options?.readableObjectMode || options?.writableObjectMode) {
+      throw ERR_INVALID_ARG_VALUE(
+        `options.${options.readableObjectMode ? 'readableObjectMode' : 'writableObjectMode'}`,
+        options.readableObjectMode || options.writableObjectMode,
+        'is not supported',
+      );
+    }
+    if (typeof options?.keepAliveInitialDelay !== 'undefined') {
+      validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+      if (options.keepAliveInitialDelay < 0) options.keepAliveInitialDelay = 0;
+    }
+    if (typeof options === 'number') options = { fd: options };
+    else options = { ...options };
+    if (options.fd !== undefined) throw unsupported('Socket({ fd })');
+    // Default to *not* allowing half open sockets; Duplex itself always allows it and the
+    // socket ends its writable side on 'end' when asked (see onReadableStreamEnd).
+    options.allowHalfOpen = Boolean(options.allowHalfOpen);
+    // 'close' comes from the handle, not from the stream machinery.
+    options.emitClose = false;
+    options.autoDestroy = true;
+    options.decodeStrings = false;
+    super(options);
+
+    this.connecting = false;
+    this._hadError = false;
+    this._parent = null;
+    this._host = null;
+    this._handle = null;
+    this._peername = null;
+    this._sockname = null;
+    this._pendingData = null;
+    this._pendingEncoding = '';
+    this.server = null;
+    this._server = null;
+    this[kLastWriteQueueSize] = 0;
+    this[kTimeout] = null;
+    this[kBytesRead] = 0;
+    this[kBytesWritten] = 0;
+    this[kWriteCallbacks] = [];
+    this[kShutdownCallback] = null;
+    this[kCloseState] = null;
+    this[kConnectContext] = null;
+    this[kResetAndClosing] = false;
+
+    if (options.handle) {
+      this._handle = engine.adoptSocketHandle(options.handle, this);
+    }
+    this[kSetNoDelay] = Boolean(options.noDelay);
+    this[kSetKeepAlive] = Boolean(options.keepAlive);
+    this[kSetKeepAliveInitialDelay] = ~~(options.keepAliveInitialDelay / 1000);
+
+    this.on('end', onReadableStreamEnd);
+
+    // A socket handed over by a server starts reading at once unless asked not to.
+    if (this._handle && options.readable !== false) {
+      if (options.pauseOnCreate) {
+        this.readableFlowing = false;
+      } else if (!options.manualStart) {
+        this.read(0);
+      }
+    }
+    if (options.signal) addAbortSignal(this, options.signal);
+  }
+
+  // --- events from the native handle ------------------------------------------------------
+
+  [kOnEvent](kind, payload) {
+    switch (kind) {
+      case EventKind.Data:
+        this[kBytesRead] += payload.length;
+        this._unrefTimer();
+        if (!this.destroyed && !this.push(payload) && this._handle) {
+          this._handle.setActive(ACTIVE_READING, false);
+          this._handle.native.readStop();
+        }
+        break;
+      case EventKind.End:
+        if (this._handle) this._handle.setActive(ACTIVE_READING, false);
+        if (!this.destroyed) {
+          this.push(null);
+          this.read(0);
+        }
+        break;
+      case EventKind.ReadError:
+        if (this._handle) this._handle.setActive(ACTIVE_READING, false);
+        this.destroy(errnoException(payload, 'read'));
+        break;
+      case EventKind.Connected:
+        this._handle?.setActive(ACTIVE_CONNECTING, false);
+        onConnectOutcome(this, 0);
+        break;
+      case EventKind.ConnectFailed:
+        this._handle?.setActive(ACTIVE_CONNECTING, false);
+        onConnectOutcome(this, payload);
+        break;
+      case EventKind.WriteDone:
+        onWriteDone(this, payload[0], payload[1]);
+        break;
+      case EventKind.ShutdownDone:
+        onShutdownDone(this);
+        break;
+      case EventKind.SocketClosed:
+        onNativeClosed(this);
+        break;
+    }
+  }
+
+  // --- stream.Duplex implementation ------------------------------------------------------
+
+  _read(n) {
+    if (this.connecting || !this._handle) {
+      this.once('connect', () => this._read(n));
+    } else if (!this._handle.reading) {
+      tryReadStart(this);
+    }
+  }
+
+  _write(data, encoding, cb) {
+    this._writeGeneric(false, data, encoding, cb);
+  }
+
+  _writev(chunks, cb) {
+    this._writeGeneric(true, chunks, '', cb);
+  }
+
+  _writeGeneric(writev, data, encoding, cb) {
+    // While connecting, hold the data; Writable buffers everything after it.
+    if (this.connecting) {
+      this._pendingData = data;
+      this._pendingEncoding = encoding;
+      const onClose = () => cb(ERR_SOCKET_CLOSED_BEFORE_CONNECTION());
+      this.once('connect', function connect() {
+        this.off('close', onClose);
+        this._writeGeneric(writev, data, encoding, cb);
+      });
+      this.once('close', onClose);
+      return;
+    }
+    this._pendingData = null;
+    this._pendingEncoding = '';
+    if (!this._handle) {
+      cb(ERR_SOCKET_CLOSED());
+      return false;
+    }
+    this._unrefTimer();
+    const native = this._handle.native;
+    let result;
+    let bytes = 0;
+    if (writev) {
+      const bufs = new Array(data.length);
+      for (let i = 0; i < data.length; i++) {
+        const { chunk, encoding: enc } = data[i];
+        bufs[i] = typeof chunk === 'string' ? Buffer.from(chunk, enc) : toBuffer(chunk);
+        bytes += bufs[i].length;
+      }
+      result = native.writev(bufs);
+    } else {
+      const buf = typeof data === 'string' ? Buffer.from(data, encoding) : toBuffer(data);
+      bytes = buf.length;
+      result = native.write(buf);
+    }
+    if (result === 0) {
+      this[kBytesWritten] += bytes;
+      cb();
+    } else if (result === 1) {
+      this[kBytesWritten] += bytes;
+      this[kLastWriteQueueSize] = bytes;
+      this[kWriteCallbacks].push(cb);
+      this._handle.setActive(ACTIVE_WRITING, true);
+    } else {
+      cb(errnoException(result, 'write'));
+    }
+  }
+
+  _final(cb) {
+    // Still connecting: shut down once connected.
+    if (this.pending && this.connecting) {
+      return this.once('connect', () => this._final(cb));
+    }
+    if (!this._handle) return cb();
+    const result = this._handle.native.shutdown();
+    if (result === 1) {
+      this[kShutdownCallback] = cb;
+      this._handle.setActive(ACTIVE_SHUTDOWN, true);
+    } else if (result === 0) {
+      // The FIN is sent; report it on a later turn, as libuv's shutdown callback does.
+      this[kShutdownCallback] = cb;
+      this._handle.setActive(ACTIVE_SHUTDOWN, true);
+      setImmediate(onShutdownDone, this);
+    } else if (result === UV_ENOTCONN) {
+      cb();
+    } else {
+      cb(errnoException(result, 'shutdown'));
+    }
+  }
+
+  _destroy(exception, cb) {
+    this.connecting = false;
+    for (let s = this; s !== null; s = s._parent) {
+      clearTimeout(s[kTimeout]);
+    }
+    if (this[kConnectContext]) {
+      clearTimeout(this[kConnectContext].timer);
+      this[kConnectContext] = null;
+    }
+    const handle = this._handle;
+    if (handle) {
+      const state = new CloseState(handle, exception ? true : false);
+      this[kCloseState] = state;
+      const reset = this[kResetAndClosing];
+      this[kResetAndClosing] = false;
+      handle.setActive(ACTIVE_CLOSING, true);
+      const willReport = handle.native.close(reset);
+      if (!willReport) setImmediate(finishClose, this, state);
+      this._handle = null;
+      this._sockname = null;
+      cb(exception);
+    } else {
+      cb(exception);
+      process.nextTick(emitCloseNT, this);
+    }
+    if (this._server) {
+      this._server._connections--;
+      if (this._server._emitCloseIfDrained) this._server._emitCloseIfDrained();
+    }
+  }
+
+  // --- public API ---------------------------------------------------------------------------
+
+  connect(...args) {
+    const normalized = isNormalized(args) ? args[0] : normalizeArgs(args);
+    const options = normalized[0];
+    const cb = normalized[1];
+    if (cb !== null) this.once('connect', cb);
+    if (this._parent && this._parent.connecting) return this;
+    if (options.port === undefined && options.path == null) {
+      throw ERR_MISSING_ARGS(['options', 'port', 'path']);
+    }
+    if (this.write !== Socket.prototype.write) this.write = Socket.prototype.write;
+    if (this.destroyed) {
+      this._handle = null;
+      this._peername = null;
+      this._sockname = null;
+      this[kCloseState] = null;
+      this._undestroy();
+    }
+    if (options.path != null) throw unsupported('Connecting to a Unix socket path');
+    if (!this._handle) this._handle = engine.createSocketHandle(this);
+    this._unrefTimer();
+    this.connecting = true;
+    lookupAndConnect(this, options);
+    return this;
+  }
+
+  end(data, encoding, callback) {
+    stream.Duplex.prototype.end.call(this, data, encoding, callback);
+    return this;
+  }
+
+  destroySoon() {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', this.destroy);
+  }
+
+  resetAndDestroy() {
+    if (this._handle) {
+      if (this.connecting) this.once('connect', () => this._reset());
+      else this._reset();
+    } else {
+      this.destroy(ERR_SOCKET_CLOSED());
+    }
+    return this;
+  }
+
+  _reset() {
+    this[kResetAndClosing] = true;
+    return this.destroy();
+  }
+
+  setTimeout(msecs, callback) {
+    if (this.destroyed) return this;
+    this.timeout = msecs;
+    msecs = getTimerDuration(msecs, 'msecs');
+    clearTimeout(this[kTimeout]);
+    this[kTimeout] = null;
+    if (msecs === 0) {
+      if (callback !== undefined) {
+        validateFunction(callback, 'callback');
+        this.removeListener('timeout', callback);
+      }
+    } else {
+      const timer = setTimeout(() => this._onTimeout(), msecs);
+      timer.unref();
+      this[kTimeout] = timer;
+      if (callback !== undefined) {
+        validateFunction(callback, 'callback');
+        this.once('timeout', callback);
+      }
+    }
+    return this;
+  }
+
+  _onTimeout() {
+    const handle = this._handle;
+    const last = this[kLastWriteQueueSize];
+    if (last > 0 && handle) {
+      // A write that is still making progress suppresses the timeout.
+      const size = handle.native.writeQueueSize();
+      if (last !== size) {
+        this[kLastWriteQueueSize] = size;
+        this._unrefTimer();
+        return;
+      }
+    }
+    this.emit('timeout');
+  }
+
+  _unrefTimer() {
+    for (let s = this; s !== null; s = s._parent) {
+      if (s[kTimeout]) s[kTimeout].refresh();
+    }
+  }
+
+  setNoDelay(enable) {
+    enable = Boolean(enable === undefined ? true : enable);
+    if (!this._handle) {
+      this[kSetNoDelay] = enable;
+      return this;
+    }
+    if (enable !== this[kSetNoDelay]) {
+      this[kSetNoDelay] = enable;
+      if (!this.connecting) this._handle.native.setNoDelay(enable);
+    }
+    return this;
+  }
+
+  setKeepAlive(enable, initialDelayMsecs) {
+    enable = Boolean(enable);
+    const initialDelay = ~~(initialDelayMsecs / 1000);
+    if (!this._handle) {
+      this[kSetKeepAlive] = enable;
+      this[kSetKeepAliveInitialDelay] = initialDelay;
+      return this;
+    }
+    if (enable !== this[kSetKeepAlive] || (enable && this[kSetKeepAliveInitialDelay] !== initialDelay)) {
+      this[kSetKeepAlive] = enable;
+      this[kSetKeepAliveInitialDelay] = initialDelay;
+      if (!this.connecting) this._handle.native.setKeepAlive(enable, initialDelay);
+    }
+    return this;
+  }
+
+  address() {
+    return this._getsockname();
+  }
+
+  _getpeername() {
+    if (!this._handle || this.connecting) return this._peername || {};
+    if (!this._peername) {
+      const out = this._handle.native.getpeername();
+      if (!out) return {};
+      this._peername = out;
+    }
+    return this._peername;
+  }
+
+  _getsockname() {
+    if (!this._handle) return {};
+    if (!this._sockname) {
+      const out = this._handle.native.getsockname();
+      if (!out) return {};
+      this._sockname = out;
+    }
+    return this._sockname;
+  }
+
+  get remoteAddress() {
+    return this._getpeername().address;
+  }
+
+  get remoteFamily() {
+    return this._getpeername().family;
+  }
+
+  get remotePort() {
+    return this._getpeername().port;
+  }
+
+  get localAddress() {
+    return this._getsockname().address;
+  }
+
+  get localPort() {
+    return this._getsockname().port;
+  }
+
+  get localFamily() {
+    return this._getsockname().family;
+  }
+
+  get bufferSize() {
+    if (this._handle) return this.writableLength;
+    return undefined;
+  }
+
+  get pending() {
+    return !this._handle || this.connecting;
+  }
+
+  get readyState() {
+    if (this.connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable && !this.writable) return 'readOnly';
+    if (!this.readable && this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  get bytesRead() {
+    return this[kBytesRead];
+  }
+
+  get bytesWritten() {
+    let bytes = this[kBytesWritten];
+    const data = this._pendingData;
+    const encoding = this._pendingEncoding;
+    const writableBuffer = this.writableBuffer;
+    if (!writableBuffer) return undefined;
+    for (const el of writableBuffer) {
+      bytes += el.chunk instanceof Buffer ? el.chunk.length : Buffer.byteLength(el.chunk, el.encoding);
+    }
+    if (Array.isArray(data)) {
+      for (const el of data) {
+        bytes += el.chunk instanceof Buffer ? el.chunk.length : Buffer.byteLength(el.chunk, el.encoding);
+      }
+    } else if (data) {
+      bytes += data instanceof Buffer ? data.length : Buffer.byteLength(data, encoding);
+    }
+    return bytes;
+  }
+
+  ref() {
+    if (!this._handle) {
+      this.once('connect', this.ref);
+      return this;
+    }
+    this._handle.ref();
+    return this;
+  }
+
+  unref() {
+    if (!this._handle) {
+      this.once('connect', this.unref);
+      return this;
+    }
+    this._handle.unref();
+    return this;
+  }
+}
+
+function toBuffer(chunk) {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+function getTimerDuration(msecs, name) {
+  validateNumber(msecs, name);
+  if (msecs < 0 || !Number.isFinite(msecs)) {
+    throw ERR_OUT_OF_RANGE(name, 'a non-negative finite number', msecs);
+  }
+  if (msecs > TIMEOUT_MAX) {
+    process.emitWarning(
+      `${msecs} does not fit into a 32-bit signed integer.\nTimer duration was truncated to ${TIMEOUT_MAX}.`,
+      'TimeoutOverflowWarning',
+    );
+    return TIMEOUT_MAX;
+  }
+  return msecs;
+}
+
+function onReadableStreamEnd() {
+  if (!this.allowHalfOpen) this.write = writeAfterFIN;
+}
+
+/** `write()` once the peer ended and allowHalfOpen is false: EPIPE, as Node reports it. */
+function writeAfterFIN(chunk, encoding, cb) {
+  if (!this.writableEnded) {
+    return stream.Duplex.prototype.write.call(this, chunk, encoding, cb);
+  }
+  if (typeof encoding === 'function') {
+    cb = encoding;
+    encoding = null;
+  }
+  const er = genericNodeError('This socket has been ended by the other party', { code: 'EPIPE' });
+  if (typeof cb === 'function') process.nextTick(cb, er);
+  this.destroy(er);
+  return false;
+}
+
+function tryReadStart(socket) {
+  socket._handle.setActive(ACTIVE_READING, true);
+  socket._handle.native.readStart();
+}
+
+function onWriteDone(socket, errno, count) {
+  const callbacks = socket[kWriteCallbacks].splice(0, count);
+  if (socket._handle && socket[kWriteCallbacks].length === 0) socket._handle.setActive(ACTIVE_WRITING, false);
+  for (const cb of callbacks) {
+    if (socket.destroyed) {
+      cb(null);
+    } else if (errno < 0) {
+      cb(errnoException(errno, 'write'));
+    } else {
+      socket._unrefTimer();
+      cb(null);
+    }
+  }
+}
+
+function onShutdownDone(socket) {
+  const cb = socket[kShutdownCallback];
+  socket[kShutdownCallback] = null;
+  // The handle may already be closing; the bookkeeping is on whichever handle did the shutdown.
+  const handle = socket._handle || socket[kCloseState]?.handle;
+  if (handle) handle.setActive(ACTIVE_SHUTDOWN, false);
+  if (cb) cb();
+}
+
+function onNativeClosed(socket) {
+  const state = socket[kCloseState];
+  if (state) {
+    state.nativeClosed = true;
+    // After any 'error' queued by destroy() on this turn.
+    process.nextTick(finishClose, socket, state);
+  }
+}
+
+function finishClose(socket, state) {
+  if (state.handle.closed) return;
+  state.handle.release();
+  socket.emit('close', state.isException);
+}
+
+function emitCloseNT(socket) {
+  socket.emit('close', false);
+}
+
+function addAbortSignal(socket, signal) {
+  const onAbort = () => {
+    const err = new Error('The operation was aborted');
+    err.name = 'AbortError';
+    err.code = 'ABORT_ERR';
+    err.cause = signal.reason;
+    socket.destroy(err);
+  };
+  if (signal.aborted) process.nextTick(onAbort);
+  else {
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.once('close', () => signal.removeEventListener('abort', onAbort));
+  }
+}
+
+// --- connecting ---------------------------------------------------------------------------
+
+function socketToDnsFamily(family) {
+  switch (family) {
+    case 'IPv4':
+      return 4;
+    case 'IPv6':
+      return 6;
+  }
+  return family;
+}
+
+function lookupAndConnect(self, options) {
+  const { localAddress, localPort } = options;
+  const host = options.host || 'localhost';
+  let { port, autoSelectFamilyAttemptTimeout, autoSelectFamily } = options;
+
+  if (localAddress && !isIP(localAddress)) throw ERR_INVALID_IP_ADDRESS(localAddress);
+  if (localPort) validateNumber(localPort, 'options.localPort');
+  if (typeof port !== 'undefined') {
+    if (typeof port !== 'number' && typeof port !== 'string') {
+      throw ERR_INVALID_ARG_TYPE('options.port', ['number', 'string'], port);
+    }
+    validatePort(port);
+  }
+  port |= 0;
+
+  if (autoSelectFamily != null) validateBoolean(autoSelectFamily, 'options.autoSelectFamily');
+  else autoSelectFamily = autoSelect.getDefaultAutoSelectFamily();
+  if (autoSelectFamilyAttemptTimeout != null) {
+    validateInt32(autoSelectFamilyAttemptTimeout, 'options.autoSelectFamilyAttemptTimeout', 1);
+    if (autoSelectFamilyAttemptTimeout < 10) autoSelectFamilyAttemptTimeout = 10;
+  } else {
+    autoSelectFamilyAttemptTimeout = autoSelect.getDefaultAutoSelectFamilyAttemptTimeout();
+  }
+
+  // An IP address needs no lookup.
+  const addressType = isIP(host);
+  if (addressType) {
+    process.nextTick(() => {
+      if (self.connecting) internalConnect(self, host, port, addressType, localAddress, localPort);
+    });
+    return;
+  }
+
+  if (options.lookup != null) validateFunction(options.lookup, 'options.lookup');
+  dns ??= require('node:dns');
+  const dnsopts = { family: socketToDnsFamily(options.family), hints: options.hints || 0 };
+  if (dnsopts.family !== 4 && dnsopts.family !== 6 && dnsopts.hints === 0) {
+    dnsopts.hints = dns.ADDRCONFIG;
+  }
+  self._host = host;
+  const lookup = options.lookup || dns.lookup;
+
+  if (dnsopts.family !== 4 && dnsopts.family !== 6 && !localAddress && autoSelectFamily) {
+    dnsopts.all = true;
+    lookupAndConnectMultiple(self, lookup, host, options, dnsopts, port, localAddress, localPort, autoSelectFamilyAttemptTimeout);
+    return;
+  }
+
+  lookup(host, dnsopts, function emitLookup(err, ip, family) {
+    self.emit('lookup', err, ip, family, host);
+    if (!self.connecting) return;
+    if (err) {
+      process.nextTick(connectErrorNT, self, err);
+    } else if (typeof ip !== 'string' || !isIP(ip)) {
+      process.nextTick(connectErrorNT, self, ERR_INVALID_IP_ADDRESS(ip));
+    } else if (family !== 4 && family !== 6) {
+      process.nextTick(connectErrorNT, self, ERR_INVALID_ADDRESS_FAMILY(family, options.host, options.port));
+    } else {
+      self._unrefTimer();
+      internalConnect(self, ip, port, family, localAddress, localPort);
+    }
+  });
+}
+
+function lookupAndConnectMultiple(self, lookup, host, options, dnsopts, port, localAddress, localPort, timeout) {
+  lookup(host, dnsopts, function emitLookup(err, addresses) {
+    if (!self.connecting) return;
+    if (err) {
+      self.emit('lookup', err, undefined, undefined, host);
+      process.nextTick(connectErrorNT, self, err);
+      return;
+    }
+    // Keep the valid addresses, each once, grouped by family (the first family found first).
+    const valid = [[], []];
+    const seen = [[], []];
+    let order;
+    for (const address of addresses) {
+      const { address: ip, family } = address;
+      self.emit('lookup', err, ip, family, host);
+      if (!self.connecting) return;
+      if (isIP(ip) && (family === 4 || family === 6)) {
+        order ||= family === 6 ? { 6: 0, 4: 1 } : { 4: 0, 6: 1 };
+        const slot = order[family];
+        if (!seen[slot].includes(ip)) {
+          valid[slot].push(address);
+          seen[slot].push(ip);
+        }
+      }
+    }
+    if (!valid[0].length && !valid[1].length) {
+      const { address: firstIp, family: firstFamily } = addresses[0];
+      if (!isIP(firstIp)) {
+        process.nextTick(connectErrorNT, self, ERR_INVALID_IP_ADDRESS(firstIp));
+      } else if (firstFamily !== 4 && firstFamily !== 6) {
+        process.nextTick(connectErrorNT, self, ERR_INVALID_ADDRESS_FAMILY(firstFamily, options.host, options.port));
+      }
+      return;
+    }
+    // Alternate the families.
+    const toAttempt = [];
+    for (let i = 0, l = Math.max(valid[0].length, valid[1].length); i < l; i++) {
+      if (i in valid[0]) toAttempt.push(valid[0][i]);
+      if (i in valid[1]) toAttempt.push(valid[1][i]);
+    }
+    if (toAttempt.length === 1) {
+      const { address: ip, family } = toAttempt[0];
+      self._unrefTimer();
+      internalConnect(self, ip, port, family, localAddress, localPort);
+      return;
+    }
+    self.autoSelectFamilyAttemptedAddresses = [];
+    const context = { socket: self, addresses: toAttempt, current: 0, port, localPort, timeout, timer: null, errors: [] };
+    self[kConnectContext] = context;
+    self._unrefTimer();
+    internalConnectMultiple(context);
+  });
+}
+
+function connectErrorNT(self, err) {
+  self.destroy(err);
+}
+
+/** Bind (when asked) and start connecting the current handle; errors destroy the socket. */
+function startConnect(self, address, port, addressType, localAddress, localPort) {
+  const native = self._handle.native;
+  if (localAddress || localPort) {
+    localAddress ||= addressType === 4 ? DEFAULT_IPV4_ADDR : DEFAULT_IPV6_ADDR;
+    const err = native.bind(localAddress, localPort | 0);
+    if (err) return { err, syscall: 'bind', address: localAddress, port: localPort };
+  }
+  const err = native.connect(address, port);
+  if (err) {
+    const sockname = self._getsockname();
+    const details = sockname.address !== undefined ? `${sockname.address}:${sockname.port}` : undefined;
+    return { err, syscall: 'connect', address, port, details };
+  }
+  self._handle.setActive(ACTIVE_CONNECTING, true);
+  self._handle.request = { address, port, addressType, localAddress, localPort };
+  return null;
+}
+
+function internalConnect(self, address, port, addressType, localAddress, localPort) {
+  const failed = startConnect(self, address, port, addressType, localAddress, localPort);
+  if (failed) {
+    self.destroy(exceptionWithHostPort(failed.err, failed.syscall, failed.address, failed.port, failed.details));
+  }
+}
+
+function internalConnectMultiple(context, canceled) {
+  clearTimeout(context.timer);
+  const self = context.socket;
+  if (canceled || context.current === context.addresses.length) {
+    self[kConnectContext] = null;
+    if (context.errors.length === 0) {
+      self.destroy(ERR_SOCKET_CONNECTION_TIMEOUT());
+      return;
+    }
+    self.destroy(aggregateError(context.errors));
+    return;
+  }
+  const current = context.current++;
+  if (current > 0) {
+    // Each attempt gets a fresh handle; the previous one is closed.
+    replaceHandle(self);
+  }
+  const { localPort, port } = context;
+  const { address, family: addressType } = context.addresses[current];
+  self.autoSelectFamilyAttemptedAddresses.push(`${address}:${port}`);
+  self.emit('connectionAttempt', address, port, addressType);
+  const failed = startConnect(self, address, port, addressType, undefined, localPort);
+  if (failed) {
+    const ex = exceptionWithHostPort(failed.err, failed.syscall, failed.address, failed.port, failed.details);
+    context.errors.push(ex);
+    self.emit('connectionAttemptFailed', address, port, addressType, ex);
+    internalConnectMultiple(context);
+    return;
+  }
+  self._handle.attempt = current;
+  if (current < context.addresses.length - 1) {
+    const handle = self._handle;
+    context.timer = setTimeout(onAttemptTimeout, context.timeout, context, handle);
+  }
+}
+
+function onAttemptTimeout(context, handle) {
+  const self = context.socket;
+  const req = handle.request;
+  const ex = exceptionWithHostPort(-110, 'connect', req.address, req.port);
+  context.errors.push(ex);
+  self.emit('connectionAttemptTimeout', req.address, req.port, req.addressType);
+  if (self.connecting) internalConnectMultiple(context);
+}
+
+function replaceHandle(self) {
+  const old = self._handle;
+  if (old) {
+    old.native.close(false);
+    old.release();
+  }
+  self._handle = engine.createSocketHandle(self);
+  self._sockname = null;
+}
+
+function onConnectOutcome(self, status) {
+  if (self.destroyed) return;
+  const handle = self._handle;
+  const req = handle?.request || {};
+  const context = self[kConnectContext];
+  if (context) {
+    clearTimeout(context.timer);
+    if (status !== 0) {
+      let details;
+      if (req.localAddress && req.localPort) details = `${req.localAddress}:${req.localPort}`;
+      const ex = exceptionWithHostPort(status, 'connect', req.address, req.port, details);
+      context.errors.push(ex);
+      self.emit('connectionAttemptFailed', req.address, req.port, req.addressType, ex);
+      if (self.connecting) internalConnectMultiple(context);
+      return;
+    }
+    self[kConnectContext] = null;
+  }
+  self.connecting = false;
+  self._sockname = null;
+  if (status === 0) {
+    self._unrefTimer();
+    if (self[kSetNoDelay]) handle.native.setNoDelay(true);
+    if (self[kSetKeepAlive]) handle.native.setKeepAlive(true, self[kSetKeepAliveInitialDelay]);
+    self.emit('connect');
+    self.emit('ready');
+    if (!self.isPaused()) self.read(0);
+  } else {
+    let details;
+    if (req.localAddress && req.localPort) details = `${req.localAddress}:${req.localPort}`;
+    const ex = exceptionWithHostPort(status, 'connect', req.address, req.port, details);
+    if (details) {
+      ex.localAddress = req.localAddress;
+      ex.localPort = req.localPort;
+    }
+    self.destroy(ex);
+  }
+}
+
+module.exports = { Socket, kSetNoDelay, kSetKeepAlive, kSetKeepAliveInitialDelay };

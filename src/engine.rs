@@ -1,0 +1,412 @@
+//! The per-environment engine: event queue, threadsafe function, runtime, lifetime.
+//!
+//! Each Node environment (the main thread, each worker thread) calls `initEngine(dispatch)` once
+//! when it loads the module. The engine lives in a thread-local of that environment's JS thread,
+//! so handle methods (always called on the JS thread) find it without passing it around.
+//!
+//! Lifetime: the threadsafe function is created unreferenced (weak), so queued events never keep
+//! the process alive by themselves. JS counts its referenced handles and calls `refEngine` /
+//! `unrefEngine` on the 0 <-> 1 transitions, which is how `ref()`/`unref()` work.
+//! An environment cleanup hook closes the queue and joins the runtime thread.
+
+use std::cell::RefCell;
+use std::ffi::c_void;
+use std::future::Future;
+use std::ptr;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi_derive::napi;
+use tokio::task::AbortHandle;
+
+use crate::events::{Event, EventQueue};
+use crate::runtime::IoRuntime;
+use crate::socket::SocketHandle;
+
+/// Kinds of entries in the batch array handed to JS (`[kind, id, payload, ...]`).
+#[napi]
+pub enum EventKind {
+  /// payload: Buffer of data read.
+  Data = 1,
+  /// The peer ended its side (FIN).
+  End = 2,
+  /// payload: negative errno of a failed read.
+  ReadError = 3,
+  /// A client socket is connected.
+  Connected = 4,
+  /// payload: negative errno of a failed connect.
+  ConnectFailed = 5,
+  /// payload: `[errno, count]`: `count` write requests completed (errno 0) or failed.
+  WriteDone = 6,
+  /// payload: errno of the shutdown (0 on success).
+  ShutdownDone = 7,
+  /// The socket's descriptor is closed.
+  SocketClosed = 8,
+  /// id: the server; payload: the new `SocketHandle`.
+  Connection = 9,
+  /// id: the server; payload: negative errno of a failed accept.
+  AcceptFailed = 10,
+  /// id: the server; its descriptor is closed.
+  ServerClosed = 11,
+}
+
+/// Send + Sync wrapper of the raw threadsafe function pointer.
+#[derive(Clone, Copy)]
+struct Tsfn(sys::napi_threadsafe_function);
+// SAFETY: napi threadsafe functions are made to be called from any thread.
+unsafe impl Send for Tsfn {}
+unsafe impl Sync for Tsfn {}
+
+pub struct Engine {
+  env: sys::napi_env,
+  tsfn: Tsfn,
+  queue: Arc<EventQueue>,
+  /// Started by the first handle that does I/O.
+  runtime: RefCell<Option<IoRuntime>>,
+}
+
+thread_local! {
+  static ENGINE: RefCell<Option<Rc<Engine>>> = const { RefCell::new(None) };
+}
+
+/// Run `f` with this environment's engine (JS thread only).
+pub fn with_engine<R>(f: impl FnOnce(&Engine) -> R) -> Result<R> {
+  let engine = ENGINE.with(|e| e.borrow().clone());
+  match engine {
+    Some(engine) => Ok(f(&engine)),
+    None => Err(Error::new(
+      Status::GenericFailure,
+      "rsnet engine is not initialised",
+    )),
+  }
+}
+
+impl Engine {
+  pub fn queue(&self) -> &Arc<EventQueue> {
+    &self.queue
+  }
+
+  /// Spawn a task on the runtime, starting it on first use.
+  pub fn spawn<F>(&self, fut: F) -> AbortHandle
+  where
+    F: Future<Output = ()> + Send + 'static,
+  {
+    self.with_runtime(|rt| rt.handle().spawn(fut).abort_handle())
+  }
+
+  /// Run `f` inside the runtime's context (to register std sockets with its reactor).
+  pub fn with_runtime<R>(&self, f: impl FnOnce(&IoRuntime) -> R) -> R {
+    let mut slot = self.runtime.borrow_mut();
+    if slot.is_none() {
+      *slot = Some(IoRuntime::start().expect("cannot start the rsnet I/O thread"));
+    }
+    let rt = slot.as_ref().expect("runtime just started");
+    let _enter = rt.handle().enter();
+    f(rt)
+  }
+
+  fn shutdown(&self) {
+    self.queue.close();
+    if let Some(mut rt) = self.runtime.borrow_mut().take() {
+      rt.shutdown();
+    }
+  }
+}
+
+/// Set up this environment's engine; `dispatch(batch)` receives every batch of events.
+#[napi(catch_unwind)]
+pub fn init_engine(env: Env, dispatch: Function<'_, Array, ()>) -> Result<()> {
+  if ENGINE.with(|e| e.borrow().is_some()) {
+    return Ok(());
+  }
+  let raw_env = env.raw();
+  // The queue needs the function to wake, the function needs the queue as its context: create
+  // the queue with a slot that is filled right after.
+  let slot: Arc<std::sync::OnceLock<Tsfn>> = Arc::new(std::sync::OnceLock::new());
+  let waker_slot = slot.clone();
+  let queue = Arc::new(EventQueue::new(Box::new(move || {
+    if let Some(tsfn) = waker_slot.get() {
+      // SAFETY: the queue calls the waker under its lock and stops calling it before the
+      // function is released (`Engine::shutdown` closes the queue first).
+      unsafe {
+        sys::napi_call_threadsafe_function(
+          tsfn.0,
+          ptr::null_mut(),
+          sys::ThreadsafeFunctionCallMode::nonblocking,
+        );
+      }
+    }
+  })));
+  let context = Arc::into_raw(queue.clone()) as *mut c_void;
+  let mut name = ptr::null_mut();
+  let mut tsfn = ptr::null_mut();
+  // SAFETY: plain napi calls on the JS thread with valid arguments.
+  unsafe {
+    check(sys::napi_create_string_utf8(
+      raw_env,
+      c"rsnet".as_ptr(),
+      5,
+      &mut name,
+    ))?;
+    check(sys::napi_create_threadsafe_function(
+      raw_env,
+      dispatch.raw(),
+      ptr::null_mut(),
+      name,
+      0,
+      1,
+      context,
+      Some(finalize_queue),
+      context,
+      Some(call_js),
+      &mut tsfn,
+    ))?;
+    check(sys::napi_unref_threadsafe_function(raw_env, tsfn))?;
+  }
+  let _ = slot.set(Tsfn(tsfn));
+  let engine = Rc::new(Engine {
+    env: raw_env,
+    tsfn: Tsfn(tsfn),
+    queue,
+    runtime: RefCell::new(None),
+  });
+  ENGINE.with(|e| *e.borrow_mut() = Some(engine));
+  // SAFETY: the hook runs on this thread when the environment is torn down.
+  unsafe {
+    check(sys::napi_add_env_cleanup_hook(
+      raw_env,
+      Some(cleanup),
+      ptr::null_mut(),
+    ))?;
+  }
+  Ok(())
+}
+
+/// Keep the process alive: a referenced handle exists.
+#[napi(catch_unwind)]
+pub fn ref_engine() -> Result<()> {
+  with_engine(|e| unsafe {
+    sys::napi_ref_threadsafe_function(e.env, e.tsfn.0);
+  })
+}
+
+/// Let the process exit: no referenced handle is left.
+#[napi(catch_unwind)]
+pub fn unref_engine() -> Result<()> {
+  with_engine(|e| unsafe {
+    sys::napi_unref_threadsafe_function(e.env, e.tsfn.0);
+  })
+}
+
+fn check(status: sys::napi_status) -> Result<()> {
+  if status == sys::Status::napi_ok {
+    Ok(())
+  } else {
+    Err(Error::new(Status::from(status), "napi call failed"))
+  }
+}
+
+unsafe extern "C" fn cleanup(_arg: *mut c_void) {
+  let engine = ENGINE.with(|e| e.borrow_mut().take());
+  if let Some(engine) = engine {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.shutdown()));
+    // SAFETY: the queue is closed, so no thread calls the function any more.
+    unsafe {
+      sys::napi_release_threadsafe_function(engine.tsfn.0, sys::ThreadsafeFunctionReleaseMode::abort);
+    }
+  }
+}
+
+unsafe extern "C" fn finalize_queue(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+  // SAFETY: `data` is the `Arc` leaked in `init_engine`.
+  drop(unsafe { Arc::from_raw(data as *const EventQueue) });
+}
+
+/// Drain the queue into one array and hand it to the JS dispatcher (JS thread).
+unsafe extern "C" fn call_js(
+  env: sys::napi_env,
+  js_cb: sys::napi_value,
+  ctx: *mut c_void,
+  _data: *mut c_void,
+) {
+  if env.is_null() || js_cb.is_null() {
+    return;
+  }
+  let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    // SAFETY: `ctx` is the queue `Arc` leaked in `init_engine`, alive until the finalizer.
+    let queue = unsafe { &*(ctx as *const EventQueue) };
+    let mut events = Vec::new();
+    queue.take(&mut events);
+    if events.is_empty() {
+      return;
+    }
+    // SAFETY: called by Node on the JS thread with a live env and function.
+    unsafe { deliver(env, js_cb, events) };
+  }));
+}
+
+/// Builds the batch array with raw napi calls: this is the hottest path of the module.
+struct Batch {
+  env: sys::napi_env,
+  array: sys::napi_value,
+  len: u32,
+}
+
+impl Batch {
+  unsafe fn push(&mut self, kind: EventKind, id: u32, payload: sys::napi_value) {
+    unsafe {
+      let kind = self.u32(kind as u32);
+      let id = self.u32(id);
+      sys::napi_set_element(self.env, self.array, self.len, kind);
+      sys::napi_set_element(self.env, self.array, self.len + 1, id);
+      sys::napi_set_element(self.env, self.array, self.len + 2, payload);
+    }
+    self.len += 3;
+  }
+
+  unsafe fn u32(&self, v: u32) -> sys::napi_value {
+    let mut out = ptr::null_mut();
+    unsafe { sys::napi_create_uint32(self.env, v, &mut out) };
+    out
+  }
+
+  unsafe fn i32(&self, v: i32) -> sys::napi_value {
+    let mut out = ptr::null_mut();
+    unsafe { sys::napi_create_int32(self.env, v, &mut out) };
+    out
+  }
+
+  unsafe fn undefined(&self) -> sys::napi_value {
+    let mut out = ptr::null_mut();
+    unsafe { sys::napi_get_undefined(self.env, &mut out) };
+    out
+  }
+}
+
+/// Reads up to this size are copied into a JS-owned buffer; larger ones are handed over.
+const COPY_LIMIT: usize = 16 * 1024;
+
+unsafe fn buffer_from(env: sys::napi_env, data: bytes::BytesMut) -> sys::napi_value {
+  let mut out = ptr::null_mut();
+  if data.len() > COPY_LIMIT {
+    let mut vec: Vec<u8> = data.into();
+    let len = vec.len();
+    let ptr_data = vec.as_mut_ptr();
+    let hint = Box::into_raw(Box::new(vec)) as *mut c_void;
+    let status = unsafe {
+      sys::napi_create_external_buffer(env, len, ptr_data as *mut c_void, Some(drop_vec), hint, &mut out)
+    };
+    if status == sys::Status::napi_ok {
+      return out;
+    }
+    // Runtimes with a V8 memory cage refuse external buffers: copy instead.
+    let vec = unsafe { Box::from_raw(hint as *mut Vec<u8>) };
+    unsafe {
+      sys::napi_create_buffer_copy(
+        env,
+        vec.len(),
+        vec.as_ptr() as *const c_void,
+        ptr::null_mut(),
+        &mut out,
+      )
+    };
+    return out;
+  }
+  unsafe {
+    sys::napi_create_buffer_copy(
+      env,
+      data.len(),
+      data.as_ptr() as *const c_void,
+      ptr::null_mut(),
+      &mut out,
+    )
+  };
+  out
+}
+
+unsafe extern "C" fn drop_vec(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+  // SAFETY: `hint` is the boxed Vec that owns the buffer's bytes.
+  drop(unsafe { Box::from_raw(hint as *mut Vec<u8>) });
+}
+
+unsafe fn deliver(env: sys::napi_env, js_cb: sys::napi_value, events: Vec<Event>) {
+  let mut array = ptr::null_mut();
+  unsafe { sys::napi_create_array_with_length(env, events.len() * 3, &mut array) };
+  let mut b = Batch { env, array, len: 0 };
+  let napi_env = Env::from_raw(env);
+  unsafe {
+    for event in events {
+      match event {
+        Event::Readable { socket } => {
+          let (data, eof, errno) = {
+            let mut inbox = crate::events::lock(&socket.inbox);
+            inbox.queued = false;
+            let data = std::mem::take(&mut inbox.buf);
+            (data, inbox.eof, inbox.errno)
+          };
+          if !data.is_empty() {
+            // The reader may be waiting for room in a full inbox.
+            socket.inbox_drained();
+            let buf = buffer_from(env, data);
+            b.push(EventKind::Data, socket.id, buf);
+          }
+          if errno != 0 {
+            let v = b.i32(errno);
+            b.push(EventKind::ReadError, socket.id, v);
+          } else if eof {
+            let v = b.undefined();
+            b.push(EventKind::End, socket.id, v);
+          }
+        }
+        Event::Connected { id } => {
+          let v = b.undefined();
+          b.push(EventKind::Connected, id, v);
+        }
+        Event::ConnectFailed { id, errno } => {
+          let v = b.i32(errno);
+          b.push(EventKind::ConnectFailed, id, v);
+        }
+        Event::WriteDone { id, errno, count } => {
+          let mut pair = ptr::null_mut();
+          sys::napi_create_array_with_length(env, 2, &mut pair);
+          let e = b.i32(errno);
+          let c = b.u32(count);
+          sys::napi_set_element(env, pair, 0, e);
+          sys::napi_set_element(env, pair, 1, c);
+          b.push(EventKind::WriteDone, id, pair);
+        }
+        Event::ShutdownDone { id, errno } => {
+          let v = b.i32(errno);
+          b.push(EventKind::ShutdownDone, id, v);
+        }
+        Event::SocketClosed { id } => {
+          let v = b.undefined();
+          b.push(EventKind::SocketClosed, id, v);
+        }
+        Event::Connection { server, socket } => {
+          let handle = SocketHandle::accepted(socket);
+          match handle.into_instance(&napi_env) {
+            Ok(instance) => b.push(EventKind::Connection, server, instance.value),
+            Err(_) => continue,
+          }
+        }
+        Event::AcceptFailed { server, errno } => {
+          let v = b.i32(errno);
+          b.push(EventKind::AcceptFailed, server, v);
+        }
+        Event::ServerClosed { server } => {
+          let v = b.undefined();
+          b.push(EventKind::ServerClosed, server, v);
+        }
+      }
+    }
+    let mut global = ptr::null_mut();
+    sys::napi_get_undefined(env, &mut global);
+    let mut result = ptr::null_mut();
+    // An exception thrown by a listener stays pending and becomes 'uncaughtException', as
+    // for any other callback from native code.
+    sys::napi_call_function(env, global, js_cb, 1, &array, &mut result);
+  }
+}

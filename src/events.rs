@@ -1,0 +1,156 @@
+//! The event queue of an environment and the one threadsafe function that drains it.
+//!
+//! Every socket and server of an environment pushes its events (data ready, connected, closed,
+//! ...) into one queue. The first push after a drain wakes the JS thread once; everything pushed
+//! while JS is busy rides along in the same wake-up. The JS side receives a whole batch as one
+//! flat array `[kind, id, payload, kind, id, payload, ...]` and dispatches it (`lib/events.js`).
+//! Cross-thread wake-ups cost microseconds each, so one per batch instead of one per event is
+//! what makes many busy sockets cheap.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::socket::SocketShared;
+
+/// What happened; the numbers are the `kind` slots of the batch array (see `EventKind`).
+pub enum Event {
+  /// A client socket finished connecting.
+  Connected { id: u32 },
+  /// A client socket failed to connect (`errno` negative, syscall `connect`).
+  ConnectFailed { id: u32, errno: i32 },
+  /// Data, end of stream or a read error waits in this socket's inbox.
+  Readable { socket: Arc<SocketShared> },
+  /// Queued writes were flushed (`errno` 0) or failed; `count` write requests are done.
+  WriteDone { id: u32, errno: i32, count: u32 },
+  /// A requested shutdown (FIN) was sent, or failed.
+  ShutdownDone { id: u32, errno: i32 },
+  /// A socket's file descriptor is closed.
+  SocketClosed { id: u32 },
+  /// A server accepted a connection.
+  Connection { server: u32, socket: Arc<SocketShared> },
+  /// `accept()` failed (the server keeps listening).
+  AcceptFailed { server: u32, errno: i32 },
+  /// A server's listening descriptor is closed.
+  ServerClosed { server: u32 },
+}
+
+/// Wakes the JS thread; called at most once per batch.
+pub type Waker = Box<dyn Fn() + Send + Sync>;
+
+struct QueueState {
+  /// Events in the order they happened.
+  events: Vec<Event>,
+  /// A wake-up is on its way to the JS thread; further pushes need not send another.
+  scheduled: bool,
+  /// The environment is going away: pushes are dropped, nothing may touch the waker.
+  closed: bool,
+}
+
+/// The per-environment queue shared by the JS thread and the runtime thread.
+pub struct EventQueue {
+  state: Mutex<QueueState>,
+  waker: Waker,
+  /// Ids for sockets and servers; unique within the environment.
+  next_id: AtomicU32,
+}
+
+impl EventQueue {
+  pub fn new(waker: Waker) -> Self {
+    EventQueue {
+      state: Mutex::new(QueueState {
+        events: Vec::with_capacity(64),
+        scheduled: false,
+        closed: false,
+      }),
+      waker,
+      next_id: AtomicU32::new(1),
+    }
+  }
+
+  /// A fresh handle id.
+  pub fn next_id(&self) -> u32 {
+    self.next_id.fetch_add(1, Ordering::Relaxed)
+  }
+
+  /// Queue an event; wake the JS thread if no wake-up is pending.
+  pub fn push(&self, event: Event) {
+    let mut state = lock(&self.state);
+    if state.closed {
+      return;
+    }
+    state.events.push(event);
+    if !state.scheduled {
+      state.scheduled = true;
+      // Called under the lock so that `close` cannot release the waker meanwhile.
+      (self.waker)();
+    }
+  }
+
+  /// Take every queued event (JS thread, at the start of a wake-up).
+  pub fn take(&self, into: &mut Vec<Event>) {
+    let mut state = lock(&self.state);
+    state.scheduled = false;
+    std::mem::swap(&mut state.events, into);
+  }
+
+  /// Stop accepting events; after this the waker is never called again.
+  pub fn close(&self) {
+    let mut state = lock(&self.state);
+    state.closed = true;
+    state.events.clear();
+  }
+}
+
+/// Lock a mutex, ignoring poisoning: every critical section here leaves the data consistent.
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+  m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use std::sync::atomic::AtomicUsize;
+
+  fn counting_queue() -> (Arc<EventQueue>, Arc<AtomicUsize>) {
+    let wakes = Arc::new(AtomicUsize::new(0));
+    let w = wakes.clone();
+    let q = Arc::new(EventQueue::new(Box::new(move || {
+      w.fetch_add(1, Ordering::SeqCst);
+    })));
+    (q, wakes)
+  }
+
+  #[test]
+  fn one_wake_up_per_batch() {
+    let (q, wakes) = counting_queue();
+    for id in 0..10 {
+      q.push(Event::Connected { id });
+    }
+    assert_eq!(wakes.load(Ordering::SeqCst), 1);
+    let mut batch = Vec::new();
+    q.take(&mut batch);
+    assert_eq!(batch.len(), 10);
+    assert!(matches!(batch[3], Event::Connected { id: 3 }));
+    q.push(Event::SocketClosed { id: 1 });
+    assert_eq!(wakes.load(Ordering::SeqCst), 2);
+  }
+
+  #[test]
+  fn closed_queue_drops_events_and_never_wakes() {
+    let (q, wakes) = counting_queue();
+    q.close();
+    q.push(Event::Connected { id: 1 });
+    assert_eq!(wakes.load(Ordering::SeqCst), 0);
+    let mut batch = Vec::new();
+    q.take(&mut batch);
+    assert!(batch.is_empty());
+  }
+
+  #[test]
+  fn ids_are_unique() {
+    let (q, _) = counting_queue();
+    let a = q.next_id();
+    let b = q.next_id();
+    assert_ne!(a, b);
+  }
+}

@@ -1,0 +1,677 @@
+//! `SocketHandle`: one TCP connection.
+//!
+//! The JS `Socket` (a `stream.Duplex`, `lib/socket.js`) owns one `SocketHandle`. The handle is
+//! small and typed; all of `net`'s semantics live in JS.
+//!
+//! - Connecting: `bind` and `connect` run the syscalls on the JS thread (as libuv does), so
+//!   immediate errors are known at once; the runtime thread waits for the outcome.
+//! - Reading: a task on the runtime thread reads into the socket's `Inbox` while JS wants data
+//!   and the inbox is below `READ_AHEAD`; consecutive reads coalesce there while JS is behind,
+//!   and the first one of a batch queues a single `Readable` event.
+//! - Writing: `write`/`writev` send straight from the JS thread with the caller's bytes
+//!   borrowed. Only what the kernel did not take is copied into the `Outbox` and flushed by a
+//!   task, which reports `WriteDone` when the outbox is empty.
+//! - Closing: the descriptor lives in a `Conn`, shared by the handle and the tasks; when the last
+//!   owner lets go the descriptor is closed and `SocketClosed` is queued, so JS emits `'close'`
+//!   only once the descriptor is really gone.
+
+use std::io::{self, IoSlice};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use socket2::{Domain, SockRef, Socket, TcpKeepalive, Type};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+
+use crate::engine::with_engine;
+use crate::error::errno_of;
+use crate::events::{lock, Event, EventQueue};
+
+/// Most bytes read ahead of JS per socket; reading pauses above it until JS takes the data.
+pub const READ_AHEAD: usize = 256 * 1024;
+/// Size of a fresh read buffer.
+const READ_CHUNK: usize = 64 * 1024;
+/// A read buffer with less spare room than this is grown before the next read.
+const MIN_READ_ROOM: usize = 16 * 1024;
+
+/// Results of `write`, `writev` and `shutdown` besides a negative errno.
+pub const DONE: i32 = 0;
+pub const PENDING: i32 = 1;
+
+/// Queues an event when dropped: closing notices for descriptors.
+pub struct DropNotice {
+  queue: Arc<EventQueue>,
+  /// The event to queue, built lazily on drop.
+  make: fn(u32) -> Event,
+  id: u32,
+}
+
+impl DropNotice {
+  pub fn new(queue: Arc<EventQueue>, id: u32, make: fn(u32) -> Event) -> Self {
+    DropNotice { queue, make, id }
+  }
+}
+
+impl Drop for DropNotice {
+  fn drop(&mut self) {
+    self.queue.push((self.make)(self.id));
+  }
+}
+
+/// A connected descriptor. Dropping the last reference closes it and queues `SocketClosed`.
+pub struct Conn {
+  /// Declared before `_closed` so the descriptor is closed before the notice is queued.
+  pub stream: TcpStream,
+  _closed: DropNotice,
+}
+
+/// Data read ahead of JS.
+#[derive(Default)]
+pub struct Inbox {
+  /// Bytes read and not yet handed to JS.
+  pub buf: BytesMut,
+  /// The peer sent FIN.
+  pub eof: bool,
+  /// A read failed with this negative errno (0: none).
+  pub errno: i32,
+  /// A `Readable` event for this inbox is in the queue; more data just joins it.
+  pub queued: bool,
+}
+
+/// What the kernel did not take yet, in order.
+#[derive(Default)]
+struct Outbox {
+  bufs: std::collections::VecDeque<Bytes>,
+  /// Write requests (JS callbacks) that complete when `bufs` is empty.
+  requests: u32,
+  /// A flush task is running.
+  flushing: bool,
+  /// Send FIN once `bufs` is empty.
+  shutdown: bool,
+}
+
+/// State shared between a `SocketHandle` (JS thread) and its tasks (runtime thread).
+pub struct SocketShared {
+  pub id: u32,
+  queue: Arc<EventQueue>,
+  /// The connection, once there is one; taken away on close.
+  conn: Mutex<Option<Arc<Conn>>>,
+  pub inbox: Mutex<Inbox>,
+  outbox: Mutex<Outbox>,
+  /// JS wants data (`readStart`); the read task sleeps while false.
+  reading: AtomicBool,
+  /// Wakes the read task: reading was started or JS took data from a full inbox.
+  read_wake: Notify,
+  /// Tasks to stop when the handle closes.
+  tasks: Mutex<Vec<AbortHandle>>,
+}
+
+impl SocketShared {
+  /// The notice that reports this socket's descriptor closed.
+  pub fn closed_notice(&self) -> DropNotice {
+    DropNotice::new(self.queue.clone(), self.id, |id| Event::SocketClosed { id })
+  }
+
+  pub fn new(queue: Arc<EventQueue>) -> Arc<Self> {
+    let id = queue.next_id();
+    Arc::new(SocketShared {
+      id,
+      queue,
+      conn: Mutex::new(None),
+      inbox: Mutex::new(Inbox::default()),
+      outbox: Mutex::new(Outbox::default()),
+      reading: AtomicBool::new(false),
+      read_wake: Notify::new(),
+      tasks: Mutex::new(Vec::new()),
+    })
+  }
+
+  /// Adopt a connected stream (runtime thread: accepted or just connected) and start the
+  /// read task.
+  pub fn attach(self: &Arc<Self>, stream: TcpStream, closed: DropNotice) {
+    let conn = Arc::new(Conn {
+      stream,
+      _closed: closed,
+    });
+    *lock(&self.conn) = Some(conn.clone());
+    let task = tokio::spawn(read_loop(self.clone(), conn));
+    self.add_task(task.abort_handle());
+  }
+
+  fn add_task(&self, task: AbortHandle) {
+    let mut tasks = lock(&self.tasks);
+    tasks.retain(|t| !t.is_finished());
+    tasks.push(task);
+  }
+
+  fn conn(&self) -> Option<Arc<Conn>> {
+    lock(&self.conn).clone()
+  }
+
+  /// Called on the JS thread after it took the inbox's contents: let the reader go on.
+  pub fn inbox_drained(&self) {
+    self.read_wake.notify_one();
+  }
+
+  fn queue_readable(self: &Arc<Self>, inbox: &mut Inbox) {
+    if !inbox.queued {
+      inbox.queued = true;
+      self.queue.push(Event::Readable { socket: self.clone() });
+    }
+  }
+}
+
+/// Reports a panic in a task as a socket error instead of letting the task vanish silently.
+struct PanicGuard<'a>(&'a Arc<SocketShared>);
+
+impl Drop for PanicGuard<'_> {
+  fn drop(&mut self) {
+    if std::thread::panicking() {
+      let mut inbox = lock(&self.0.inbox);
+      inbox.errno = -libc::EIO;
+      self.0.queue_readable(&mut inbox);
+    }
+  }
+}
+
+/// Read while JS wants data and the read-ahead has room; stop at EOF or error.
+async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
+  let _guard = PanicGuard(&shared);
+  loop {
+    // Wait until reading is wanted and there is room.
+    loop {
+      let wake = shared.read_wake.notified();
+      tokio::pin!(wake);
+      wake.as_mut().enable();
+      if shared.reading.load(Ordering::Acquire) && lock(&shared.inbox).buf.len() < READ_AHEAD {
+        break;
+      }
+      wake.await;
+    }
+    if let Err(e) = conn.stream.readable().await {
+      let mut inbox = lock(&shared.inbox);
+      inbox.errno = errno_of(&e);
+      shared.queue_readable(&mut inbox);
+      return;
+    }
+    let mut inbox = lock(&shared.inbox);
+    if inbox.buf.capacity() - inbox.buf.len() < MIN_READ_ROOM {
+      inbox.buf.reserve(READ_CHUNK);
+    }
+    match conn.stream.try_read_buf(&mut inbox.buf) {
+      Ok(0) => {
+        inbox.eof = true;
+        shared.queue_readable(&mut inbox);
+        return;
+      }
+      Ok(_) => shared.queue_readable(&mut inbox),
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+      Err(e) => {
+        inbox.errno = errno_of(&e);
+        shared.queue_readable(&mut inbox);
+        return;
+      }
+    }
+  }
+}
+
+/// Flush the outbox in the background, then send FIN if asked to.
+async fn flush_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
+  let _guard = PanicGuard(&shared);
+  loop {
+    let ready = conn.stream.writable().await;
+    let mut out = lock(&shared.outbox);
+    let result = ready.and_then(|_| {
+      let slices: Vec<IoSlice<'_>> = out.bufs.iter().take(64).map(|b| IoSlice::new(b)).collect();
+      conn.stream.try_write_vectored(&slices)
+    });
+    match result {
+      Ok(mut n) => {
+        while n > 0 {
+          let front = out.bufs.front_mut().expect("wrote more than was queued");
+          let k = n.min(front.len());
+          front.advance(k);
+          n -= k;
+          if front.is_empty() {
+            out.bufs.pop_front();
+          }
+        }
+        if out.bufs.is_empty() {
+          let count = std::mem::take(&mut out.requests);
+          out.flushing = false;
+          shared.queue.push(Event::WriteDone {
+            id: shared.id,
+            errno: 0,
+            count,
+          });
+          if std::mem::take(&mut out.shutdown) {
+            let errno = match conn.stream_shutdown() {
+              Ok(()) => 0,
+              Err(e) => errno_of(&e),
+            };
+            shared.queue.push(Event::ShutdownDone { id: shared.id, errno });
+          }
+          return;
+        }
+      }
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+      Err(e) => {
+        let errno = errno_of(&e);
+        out.bufs.clear();
+        out.flushing = false;
+        let count = std::mem::take(&mut out.requests);
+        shared.queue.push(Event::WriteDone {
+          id: shared.id,
+          errno,
+          count,
+        });
+        if std::mem::take(&mut out.shutdown) {
+          shared.queue.push(Event::ShutdownDone { id: shared.id, errno });
+        }
+        return;
+      }
+    }
+  }
+}
+
+impl Conn {
+  fn stream_shutdown(&self) -> io::Result<()> {
+    SockRef::from(&self.stream).shutdown(std::net::Shutdown::Write)
+  }
+}
+
+/// An address as `address()` reports it.
+#[napi(object)]
+pub struct SocketName {
+  pub address: String,
+  pub family: String,
+  pub port: u32,
+}
+
+impl From<SocketAddr> for SocketName {
+  fn from(addr: SocketAddr) -> Self {
+    SocketName {
+      address: addr.ip().to_string(),
+      family: if addr.is_ipv4() { "IPv4" } else { "IPv6" }.to_string(),
+      port: addr.port() as u32,
+    }
+  }
+}
+
+/// Parse an IP address and port given by JS (already validated there).
+pub fn socket_addr(address: &str, port: u32) -> io::Result<SocketAddr> {
+  let ip: IpAddr = address
+    .parse()
+    .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+  let port = u16::try_from(port).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+  Ok(SocketAddr::new(ip, port))
+}
+
+/// The native half of a `net.Socket`.
+#[napi]
+pub struct SocketHandle {
+  shared: Arc<SocketShared>,
+  /// The connection, cached on the JS thread so the write path takes no lock.
+  conn: Option<Arc<Conn>>,
+  /// A socket created by `bind` and not yet connecting.
+  unconnected: Option<Socket>,
+  /// A connect or connection ever started: a `SocketClosed` event will follow `close`.
+  opened: bool,
+  closed: bool,
+}
+
+impl SocketHandle {
+  /// Wrap an accepted connection (JS thread, when the `Connection` event is dispatched).
+  pub fn accepted(shared: Arc<SocketShared>) -> Self {
+    let conn = shared.conn();
+    SocketHandle {
+      shared,
+      conn,
+      unconnected: None,
+      opened: true,
+      closed: false,
+    }
+  }
+
+  fn conn(&mut self) -> Option<&Arc<Conn>> {
+    if self.conn.is_none() && !self.closed {
+      self.conn = self.shared.conn();
+    }
+    self.conn.as_ref()
+  }
+
+  /// The outcome of a direct write of `total` bytes of which `sent` went out.
+  fn after_direct_write(&mut self, sent: usize, total: usize, rest: impl FnOnce(usize) -> Vec<Bytes>) -> i32 {
+    if sent == total {
+      return DONE;
+    }
+    let conn = match self.conn() {
+      Some(c) => c.clone(),
+      None => return -libc::EBADF,
+    };
+    let mut out = lock(&self.shared.outbox);
+    out.bufs.extend(rest(sent));
+    out.requests += 1;
+    if !out.flushing {
+      out.flushing = true;
+      drop(out);
+      let task = with_engine(|e| e.spawn(flush_loop(self.shared.clone(), conn)));
+      match task {
+        Ok(t) => self.shared.add_task(t),
+        Err(_) => return -libc::EBADF,
+      }
+    }
+    PENDING
+  }
+
+  /// Whether data is waiting in the outbox (writes must queue behind it).
+  fn outbox_busy(&self) -> bool {
+    let out = lock(&self.shared.outbox);
+    out.flushing || !out.bufs.is_empty()
+  }
+}
+
+/// Copy `bufs` from byte `skip` on (the part the kernel did not take).
+fn remainder(bufs: &[&[u8]], mut skip: usize) -> Vec<Bytes> {
+  let mut rest = Vec::new();
+  for b in bufs {
+    if skip >= b.len() {
+      skip -= b.len();
+      continue;
+    }
+    rest.push(Bytes::copy_from_slice(&b[skip..]));
+    skip = 0;
+  }
+  rest
+}
+
+#[napi]
+impl SocketHandle {
+  #[napi(constructor, catch_unwind)]
+  pub fn new() -> Result<Self> {
+    let shared = with_engine(|e| SocketShared::new(e.queue().clone()))?;
+    Ok(SocketHandle {
+      shared,
+      conn: None,
+      unconnected: None,
+      opened: false,
+      closed: false,
+    })
+  }
+
+  /// Routing id of this handle's events.
+  #[napi(getter)]
+  pub fn id(&self) -> u32 {
+    self.shared.id
+  }
+
+  /// Create the socket and bind it to a local address; returns 0 or a negative errno.
+  #[napi(catch_unwind)]
+  pub fn bind(&mut self, address: String, port: u32) -> i32 {
+    let result = (|| {
+      let addr = socket_addr(&address, port)?;
+      let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+      socket.set_nonblocking(true)?;
+      socket.bind(&addr.into())?;
+      Ok::<_, io::Error>(socket)
+    })();
+    match result {
+      Ok(s) => {
+        self.unconnected = Some(s);
+        0
+      }
+      Err(e) => errno_of(&e),
+    }
+  }
+
+  /// Start connecting; 0 when under way (`Connected`/`ConnectFailed` follows) or a negative
+  /// errno when the connect syscall failed at once.
+  #[napi(catch_unwind)]
+  pub fn connect(&mut self, address: String, port: u32) -> i32 {
+    let result = (|| {
+      let addr = socket_addr(&address, port)?;
+      let socket = match self.unconnected.take() {
+        Some(s) => s,
+        None => {
+          let s = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+          s.set_nonblocking(true)?;
+          s
+        }
+      };
+      match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+      }
+      Ok::<_, io::Error>(std::net::TcpStream::from(socket))
+    })();
+    let std_stream = match result {
+      Ok(s) => s,
+      Err(e) => return errno_of(&e),
+    };
+    self.opened = true;
+    let shared = self.shared.clone();
+    // Closing before the connection exists still reports the descriptor closed.
+    let notice = shared.closed_notice();
+    let task = with_engine(|e| {
+      e.spawn(async move {
+        let _guard = PanicGuard(&shared);
+        let outcome = async {
+          let stream = TcpStream::from_std(std_stream)?;
+          stream.writable().await?;
+          if let Some(e) = stream.take_error()? {
+            return Err(e);
+          }
+          Ok(stream)
+        }
+        .await;
+        match outcome {
+          Ok(stream) => {
+            shared.attach(stream, notice);
+            shared.queue.push(Event::Connected { id: shared.id });
+          }
+          Err(e) => {
+            shared.queue.push(Event::ConnectFailed {
+              id: shared.id,
+              errno: errno_of(&e),
+            });
+          }
+        }
+      })
+    });
+    match task {
+      Ok(t) => {
+        self.shared.add_task(t);
+        0
+      }
+      Err(_) => -libc::EINVAL,
+    }
+  }
+
+  /// Let the read task deliver data.
+  #[napi(catch_unwind)]
+  pub fn read_start(&self) {
+    if !self.shared.reading.swap(true, Ordering::AcqRel) {
+      self.shared.read_wake.notify_one();
+    }
+  }
+
+  /// Stop reading from the kernel: the peer feels backpressure once buffers fill.
+  #[napi(catch_unwind)]
+  pub fn read_stop(&self) {
+    self.shared.reading.store(false, Ordering::Release);
+  }
+
+  /// Write one buffer; `0` when the kernel took it all, `1` when the rest is queued
+  /// (`WriteDone` follows), or a negative errno.
+  #[napi(catch_unwind)]
+  pub fn write(&mut self, data: BufferSlice) -> i32 {
+    let bytes: &[u8] = &data;
+    self.write_slices(&[bytes])
+  }
+
+  /// Write several buffers with one vectored syscall (corked or queued chunks).
+  #[napi(catch_unwind)]
+  pub fn writev(&mut self, chunks: Vec<BufferSlice>) -> i32 {
+    let slices: Vec<&[u8]> = chunks.iter().map(|c| -> &[u8] { c }).collect();
+    self.write_slices(&slices)
+  }
+
+  /// Send FIN after queued data: `0` done, `1` pending (`ShutdownDone` follows), or a negative
+  /// errno.
+  #[napi(catch_unwind)]
+  pub fn shutdown(&mut self) -> i32 {
+    let conn = match self.conn() {
+      Some(c) => c.clone(),
+      None => return -libc::ENOTCONN,
+    };
+    let mut out = lock(&self.shared.outbox);
+    if out.flushing {
+      out.shutdown = true;
+      return PENDING;
+    }
+    drop(out);
+    match conn.stream_shutdown() {
+      Ok(()) => DONE,
+      Err(e) => errno_of(&e),
+    }
+  }
+
+  /// Close the descriptor (with an RST when `reset`). Returns true when a `SocketClosed` event
+  /// will report the descriptor closed; false when there never was one.
+  #[napi(catch_unwind)]
+  pub fn close(&mut self, reset: bool) -> bool {
+    if self.closed {
+      return false;
+    }
+    self.closed = true;
+    if reset {
+      if let Some(conn) = self.conn() {
+        let _ = SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
+      }
+    }
+    self.shared.reading.store(false, Ordering::Release);
+    self.conn = None;
+    self.unconnected = None;
+    lock(&self.shared.conn).take();
+    for task in lock(&self.shared.tasks).drain(..) {
+      task.abort();
+    }
+    self.opened
+  }
+
+  /// Bytes queued in the native outbox, waiting for the kernel.
+  #[napi(catch_unwind)]
+  pub fn write_queue_size(&self) -> u32 {
+    let out = lock(&self.shared.outbox);
+    out.bufs.iter().map(|b| b.len()).sum::<usize>().min(u32::MAX as usize) as u32
+  }
+
+  #[napi(catch_unwind)]
+  pub fn set_no_delay(&mut self, enable: bool) -> i32 {
+    match self.conn() {
+      Some(c) => match c.stream.set_nodelay(enable) {
+        Ok(()) => 0,
+        Err(e) => errno_of(&e),
+      },
+      None => -libc::EBADF,
+    }
+  }
+
+  /// `SO_KEEPALIVE`, with the idle time in seconds before the first probe.
+  #[napi(catch_unwind)]
+  pub fn set_keep_alive(&mut self, enable: bool, initial_delay_secs: u32) -> i32 {
+    let conn = match self.conn() {
+      Some(c) => c,
+      None => return -libc::EBADF,
+    };
+    let sock = SockRef::from(&conn.stream);
+    let result = if enable {
+      let mut ka = TcpKeepalive::new();
+      if initial_delay_secs > 0 {
+        ka = ka.with_time(Duration::from_secs(initial_delay_secs as u64));
+      }
+      sock.set_tcp_keepalive(&ka)
+    } else {
+      sock.set_keepalive(false)
+    };
+    match result {
+      Ok(()) => 0,
+      Err(e) => errno_of(&e),
+    }
+  }
+
+  #[napi(catch_unwind)]
+  pub fn getsockname(&mut self) -> Option<SocketName> {
+    if let Some(s) = &self.unconnected {
+      return s.local_addr().ok()?.as_socket().map(SocketName::from);
+    }
+    self.conn()?.stream.local_addr().ok().map(SocketName::from)
+  }
+
+  #[napi(catch_unwind)]
+  pub fn getpeername(&mut self) -> Option<SocketName> {
+    self.conn()?.stream.peer_addr().ok().map(SocketName::from)
+  }
+}
+
+impl SocketHandle {
+  fn write_slices(&mut self, bufs: &[&[u8]]) -> i32 {
+    let total: usize = bufs.iter().map(|b| b.len()).sum();
+    let conn = match self.conn() {
+      Some(c) => c.clone(),
+      None => return -libc::EBADF,
+    };
+    if self.outbox_busy() {
+      // Keep the order: queue behind what is already waiting.
+      return self.after_direct_write(0, total, |skip| remainder(bufs, skip));
+    }
+    let sock = SockRef::from(&conn.stream);
+    let sent = if bufs.len() == 1 {
+      sock.send(bufs[0])
+    } else {
+      let slices: Vec<IoSlice<'_>> = bufs.iter().map(|b| IoSlice::new(b)).collect();
+      sock.send_vectored(&slices)
+    };
+    match sent {
+      Ok(n) => self.after_direct_write(n, total, |skip| remainder(bufs, skip)),
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+        self.after_direct_write(0, total, |skip| remainder(bufs, skip))
+      }
+      Err(e) => errno_of(&e),
+    }
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn remainder_skips_what_was_sent() {
+    let a: &[u8] = b"hello";
+    let b: &[u8] = b"world";
+    let rest = remainder(&[a, b], 7);
+    assert_eq!(rest, vec![Bytes::from_static(b"rld")]);
+    let rest = remainder(&[a, b], 3);
+    assert_eq!(
+      rest,
+      vec![Bytes::from_static(b"lo"), Bytes::from_static(b"world")]
+    );
+    assert!(remainder(&[a, b], 10).is_empty());
+  }
+
+  #[test]
+  fn socket_addr_parses_ipv4_and_ipv6() {
+    assert_eq!(socket_addr("127.0.0.1", 80).unwrap().to_string(), "127.0.0.1:80");
+    assert_eq!(socket_addr("::1", 8080).unwrap().to_string(), "[::1]:8080");
+    assert!(socket_addr("localhost", 80).is_err());
+    assert!(socket_addr("127.0.0.1", 70000).is_err());
+  }
+}
