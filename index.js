@@ -13,6 +13,9 @@ const { isIP, isIPv4, isIPv6 } = require('./lib/ip');
 const autoSelect = require('./lib/autoselect');
 const { liveHandles } = require('./lib/engine');
 
+// Address tools with no I/O of their own: Node's own classes are the reference implementation.
+const { BlockList, SocketAddress } = require('node:net');
+
 /** `createServer([options][, connectionListener])` */
 function createServer(options, connectionListener) {
   return new Server(options, connectionListener);
@@ -37,6 +40,8 @@ module.exports = {
   isIP,
   isIPv4,
   isIPv6,
+  BlockList,
+  SocketAddress,
   getDefaultAutoSelectFamily: autoSelect.getDefaultAutoSelectFamily,
   setDefaultAutoSelectFamily: autoSelect.setDefaultAutoSelectFamily,
   getDefaultAutoSelectFamilyAttemptTimeout: autoSelect.getDefaultAutoSelectFamilyAttemptTimeout,

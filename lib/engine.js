@@ -61,7 +61,14 @@ class NativeHandle {
     this.closed = false;
     this.counted = false; // contributes to keepAlive
     this.reasons = 0; // bit set of ACTIVE_* reasons
+    this.open = false; // holds a descriptor (counted in `live`)
     owners.set(this.id, owner);
+  }
+
+  /** The handle now holds a descriptor (connecting, accepted or listening). */
+  markOpen() {
+    if (this.open || this.closed) return;
+    this.open = true;
     live++;
   }
 
@@ -101,7 +108,7 @@ class NativeHandle {
     this.closed = true;
     this.update();
     owners.delete(this.id);
-    live--;
+    if (this.open) live--;
   }
 }
 
@@ -118,7 +125,9 @@ function createSocketHandle(owner) {
 }
 
 function adoptSocketHandle(native, owner) {
-  return new NativeHandle(native, owner);
+  const handle = new NativeHandle(native, owner);
+  handle.markOpen();
+  return handle;
 }
 
 function createServerHandle(owner) {
@@ -126,7 +135,7 @@ function createServerHandle(owner) {
   return new NativeHandle(new binding.ServerHandle(), owner);
 }
 
-/** Native handles not yet closed (for tests that check nothing is left open). */
+/** Native handles holding a descriptor not yet closed (for tests that check for leaks). */
 function liveHandles() {
   return live;
 }

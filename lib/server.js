@@ -12,7 +12,7 @@ const {
   errnoException,
   uvExceptionWithHostPort,
 } = require('./errors');
-const { validateNumber, validatePort, validateBoolean } = require('./validators');
+const { validateNumber, validatePort, validateBoolean, validateAbortSignal } = require('./validators');
 const { normalizeArgs, toNumber, isPipeName } = require('./normalize');
 const engine = require('./engine');
 const { EventKind, kOnEvent, ACTIVE_LISTENING } = engine;
@@ -29,41 +29,43 @@ function unsupported(what) {
   return err;
 }
 
-class Server extends EventEmitter {
-  constructor(options, connectionListener) {
-    super();
-    if (typeof options === 'function') {
-      connectionListener = options;
-      options = {};
-      this.on('connection', connectionListener);
-    } else if (options == null || typeof options === 'object') {
-      options = { ...options };
-      if (typeof connectionListener === 'function') this.on('connection', connectionListener);
-    } else {
-      throw ERR_INVALID_ARG_TYPE('options', 'Object', options);
-    }
-    if (typeof options.keepAliveInitialDelay !== 'undefined') {
-      validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
-      if (options.keepAliveInitialDelay < 0) options.keepAliveInitialDelay = 0;
-    }
-    if (typeof options.highWaterMark !== 'undefined') {
-      validateNumber(options.highWaterMark, 'options.highWaterMark');
-      if (options.highWaterMark < 0) options.highWaterMark = getDefaultHighWaterMark();
-    }
-    this._connections = 0;
-    this._handle = null;
-    this._usingWorkers = false;
-    this._workers = [];
-    this._unref = false;
-    this._listeningId = 1;
-    this.allowHalfOpen = options.allowHalfOpen || false;
-    this.pauseOnConnect = !!options.pauseOnConnect;
-    this.noDelay = Boolean(options.noDelay);
-    this.keepAlive = Boolean(options.keepAlive);
-    this.keepAliveInitialDelay = ~~(options.keepAliveInitialDelay / 1000);
-    this.highWaterMark = options.highWaterMark ?? getDefaultHighWaterMark();
+/** `new Server([options][, connectionListener])`, also callable without `new` as in Node. */
+function Server(options, connectionListener) {
+  if (!(this instanceof Server)) return new Server(options, connectionListener);
+  EventEmitter.call(this);
+  if (typeof options === 'function') {
+    connectionListener = options;
+    options = {};
+    this.on('connection', connectionListener);
+  } else if (options == null || typeof options === 'object') {
+    options = { ...options };
+    if (typeof connectionListener === 'function') this.on('connection', connectionListener);
+  } else {
+    throw ERR_INVALID_ARG_TYPE('options', 'Object', options);
   }
+  if (typeof options.keepAliveInitialDelay !== 'undefined') {
+    validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+    if (options.keepAliveInitialDelay < 0) options.keepAliveInitialDelay = 0;
+  }
+  if (typeof options.highWaterMark !== 'undefined') {
+    validateNumber(options.highWaterMark, 'options.highWaterMark');
+    if (options.highWaterMark < 0) options.highWaterMark = getDefaultHighWaterMark();
+  }
+  this._connections = 0;
+  this._handle = null;
+  this._usingWorkers = false;
+  this._workers = [];
+  this._unref = false;
+  this._listeningId = 1;
+  this.allowHalfOpen = options.allowHalfOpen || false;
+  this.pauseOnConnect = !!options.pauseOnConnect;
+  this.noDelay = Boolean(options.noDelay);
+  this.keepAlive = Boolean(options.keepAlive);
+  this.keepAliveInitialDelay = ~~(options.keepAliveInitialDelay / 1000);
+  this.highWaterMark = options.highWaterMark ?? getDefaultHighWaterMark();
+}
 
+class ServerPrototype extends EventEmitter {
   [kOnEvent](kind, payload) {
     switch (kind) {
       case EventKind.Connection:
@@ -88,7 +90,7 @@ class Server extends EventEmitter {
     if (options instanceof Server || typeof options.fd === 'number') {
       throw unsupported('listen(handle) and listen({ fd })');
     }
-    if (options.signal) addAbortSignal(this, options.signal);
+    if (options.signal !== undefined) addAbortSignal(this, options.signal);
 
     // listen(), listen(null), listen(cb), listen({ port: undefined }): any free port.
     if (
@@ -131,6 +133,8 @@ class Server extends EventEmitter {
   }
 
   close(cb) {
+    // A listen() still waiting for its address lookup is cancelled.
+    this._listeningId++;
     if (typeof cb === 'function') {
       if (!this._handle) {
         this.once('close', function close() {
@@ -208,7 +212,7 @@ function lookupAndListen(self, port, address, backlog, flags) {
 /** Bind and listen; a failure is emitted as 'error' on the next tick, as Node does. */
 function setupListenHandle(self, address, port, addressType, backlog, flags) {
   const handle = engine.createServerHandle(self);
-  const listen = (addr) => handle.native.listen(addr, port, backlog || 511, flags.ipv6Only, flags.reusePort);
+  const listen = (addr) => handle.native.listen(addr, port, (backlog || 511) | 0, flags.ipv6Only, flags.reusePort);
   let err;
   if (!address) {
     // The unspecified IPv6 address (dual stack) when IPv6 is available, else IPv4.
@@ -232,6 +236,7 @@ function setupListenHandle(self, address, port, addressType, backlog, flags) {
     return;
   }
   self._handle = handle;
+  handle.markOpen();
   handle.setActive(ACTIVE_LISTENING, true);
   self._connectionKey = `${addressType}:${address}:${port}`;
   if (self._unref) self.unref();
@@ -239,7 +244,8 @@ function setupListenHandle(self, address, port, addressType, backlog, flags) {
 }
 
 function onConnection(self, native) {
-  if (self.maxConnections != null && self._connections >= self.maxConnections) {
+  // A truthy test, as in Node 20: maxConnections = 0 means no limit.
+  if (self.maxConnections && self._connections >= self.maxConnections) {
     const data = Object.create(null);
     const local = native.getsockname();
     const remote = native.getpeername();
@@ -278,6 +284,7 @@ function onConnection(self, native) {
 }
 
 function addAbortSignal(server, signal) {
+  validateAbortSignal(signal, 'options.signal');
   if (signal.aborted) {
     process.nextTick(() => server.close());
     return;
@@ -286,5 +293,9 @@ function addAbortSignal(server, signal) {
   signal.addEventListener('abort', onAborted, { once: true });
   server.once('close', () => signal.removeEventListener('abort', onAborted));
 }
+
+Server.prototype = ServerPrototype.prototype;
+Object.defineProperty(Server.prototype, 'constructor', { value: Server, writable: true, configurable: true });
+Object.setPrototypeOf(Server, EventEmitter);
 
 module.exports = { Server };

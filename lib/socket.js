@@ -21,7 +21,14 @@ const {
   genericNodeError,
   aggregateError,
 } = require('./errors');
-const { validateNumber, validateBoolean, validateFunction, validatePort, validateInt32 } = require('./validators');
+const {
+  validateNumber,
+  validateBoolean,
+  validateFunction,
+  validatePort,
+  validateInt32,
+  validateAbortSignal,
+} = require('./validators');
 const { normalizeArgs, isNormalized } = require('./normalize');
 const { isIP } = require('./ip');
 const engine = require('./engine');
@@ -63,73 +70,82 @@ class CloseState {
   }
 }
 
-class Socket extends stream.Duplex {
-  constructor(options) {
-    if (options?.objectMode) {
-      throw ERR_INVALID_ARG_VALUE('options.objectMode', options.objectMode, 'is not supported');
-    } else if (options?.readableObjectMode || options?.writableObjectMode) {
-      throw ERR_INVALID_ARG_VALUE(
-        `options.${options.readableObjectMode ? 'readableObjectMode' : 'writableObjectMode'}`,
-        options.readableObjectMode || options.writableObjectMode,
-        'is not supported',
-      );
-    }
-    if (typeof options?.keepAliveInitialDelay !== 'undefined') {
-      validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
-      if (options.keepAliveInitialDelay < 0) options.keepAliveInitialDelay = 0;
-    }
-    if (typeof options === 'number') options = { fd: options };
-    else options = { ...options };
-    if (options.fd !== undefined) throw unsupported('Socket({ fd })');
-    // Default to *not* allowing half open sockets; Duplex itself always allows it and the
-    // socket ends its writable side on 'end' when asked (see onReadableStreamEnd).
-    options.allowHalfOpen = Boolean(options.allowHalfOpen);
-    // 'close' comes from the handle, not from the stream machinery.
-    options.emitClose = false;
-    options.autoDestroy = true;
-    options.decodeStrings = false;
-    super(options);
-
-    this.connecting = false;
-    this._hadError = false;
-    this._parent = null;
-    this._host = null;
-    this._handle = null;
-    this._peername = null;
-    this._sockname = null;
-    this._pendingData = null;
-    this._pendingEncoding = '';
-    this.server = null;
-    this._server = null;
-    this[kLastWriteQueueSize] = 0;
-    this[kTimeout] = null;
-    this[kBytesRead] = 0;
-    this[kBytesWritten] = 0;
-    this[kWriteCallbacks] = [];
-    this[kShutdownCallback] = null;
-    this[kCloseState] = null;
-    this[kConnectContext] = null;
-    this[kResetAndClosing] = false;
-
-    if (options.handle) {
-      this._handle = engine.adoptSocketHandle(options.handle, this);
-    }
-    this[kSetNoDelay] = Boolean(options.noDelay);
-    this[kSetKeepAlive] = Boolean(options.keepAlive);
-    this[kSetKeepAliveInitialDelay] = ~~(options.keepAliveInitialDelay / 1000);
-
-    this.on('end', onReadableStreamEnd);
-
-    // A socket handed over by a server starts reading at once unless asked not to.
-    if (this._handle && options.readable !== false) {
-      if (options.pauseOnCreate) {
-        this.readableFlowing = false;
-      } else if (!options.manualStart) {
-        this.read(0);
-      }
-    }
-    if (options.signal) addAbortSignal(this, options.signal);
+/**
+ * `new Socket([options])`, also callable without `new` as in Node. The methods live on
+ * `SocketPrototype` below (a class, for readable getters), whose prototype this shares.
+ */
+function Socket(options) {
+  if (!(this instanceof Socket)) return new Socket(options);
+  if (options?.objectMode) {
+    throw ERR_INVALID_ARG_VALUE('options.objectMode', options.objectMode, 'is not supported');
+  } else if (options?.readableObjectMode || options?.writableObjectMode) {
+    throw ERR_INVALID_ARG_VALUE(
+      `options.${options.readableObjectMode ? 'readableObjectMode' : 'writableObjectMode'}`,
+      options.readableObjectMode || options.writableObjectMode,
+      'is not supported',
+    );
   }
+  if (typeof options?.keepAliveInitialDelay !== 'undefined') {
+    validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
+    if (options.keepAliveInitialDelay < 0) options.keepAliveInitialDelay = 0;
+  }
+  if (typeof options === 'number') options = { fd: options };
+  else options = { ...options };
+  if (options.fd !== undefined) {
+    validateInt32(options.fd, 'fd', 0);
+    throw unsupported('Socket({ fd })');
+  }
+  // Default to *not* allowing half open sockets; Duplex itself always allows it and the
+  // socket ends its writable side on 'end' when asked (see onReadableStreamEnd).
+  options.allowHalfOpen = Boolean(options.allowHalfOpen);
+  // 'close' comes from the handle, not from the stream machinery.
+  options.emitClose = false;
+  options.autoDestroy = true;
+  options.decodeStrings = false;
+  stream.Duplex.call(this, options);
+
+  this.connecting = false;
+  this._hadError = false;
+  this._parent = null;
+  this._host = null;
+  this._handle = null;
+  this._peername = null;
+  this._sockname = null;
+  this._pendingData = null;
+  this._pendingEncoding = '';
+  this.server = null;
+  this._server = null;
+  this[kLastWriteQueueSize] = 0;
+  this[kTimeout] = null;
+  this[kBytesRead] = 0;
+  this[kBytesWritten] = 0;
+  this[kWriteCallbacks] = [];
+  this[kShutdownCallback] = null;
+  this[kCloseState] = null;
+  this[kConnectContext] = null;
+  this[kResetAndClosing] = false;
+
+  if (options.handle) {
+    this._handle = engine.adoptSocketHandle(options.handle, this);
+  }
+  this[kSetNoDelay] = Boolean(options.noDelay);
+  this[kSetKeepAlive] = Boolean(options.keepAlive);
+  this[kSetKeepAliveInitialDelay] = ~~(options.keepAliveInitialDelay / 1000);
+
+  this.on('end', onReadableStreamEnd);
+
+  // A socket handed over by a server starts reading at once unless asked not to.
+  if (this._handle && options.readable !== false) {
+    if (options.pauseOnCreate) {
+      this.readableFlowing = false;
+    } else if (!options.manualStart) {
+      this.read(0);
+    }
+  }
+  if (options.signal) addAbortSignal(this, options.signal);
+}
+
+class SocketPrototype extends stream.Duplex {
 
   // --- events from the native handle ------------------------------------------------------
 
@@ -242,8 +258,8 @@ class Socket extends stream.Duplex {
   }
 
   _final(cb) {
-    // Still connecting: shut down once connected.
-    if (this.pending && this.connecting) {
+    // Not connected yet: shut down once connected (never, if it never connects).
+    if (this.pending) {
       return this.once('connect', () => this._final(cb));
     }
     if (!this._handle) return cb();
@@ -610,11 +626,13 @@ function finishClose(socket, state) {
   socket.emit('close', state.isException);
 }
 
+/** A socket destroyed without ever having a handle: 'close' comes with no argument. */
 function emitCloseNT(socket) {
-  socket.emit('close', false);
+  socket.emit('close');
 }
 
 function addAbortSignal(socket, signal) {
+  validateAbortSignal(signal, 'options.signal');
   const onAbort = () => {
     const err = new Error('The operation was aborted');
     err.name = 'AbortError';
@@ -766,6 +784,7 @@ function connectErrorNT(self, err) {
 /** Bind (when asked) and start connecting the current handle; errors destroy the socket. */
 function startConnect(self, address, port, addressType, localAddress, localPort) {
   const native = self._handle.native;
+  self._handle.markOpen();
   if (localAddress || localPort) {
     localAddress ||= addressType === 4 ? DEFAULT_IPV4_ADDR : DEFAULT_IPV6_ADDR;
     const err = native.bind(localAddress, localPort | 0);
@@ -882,5 +901,9 @@ function onConnectOutcome(self, status) {
     self.destroy(ex);
   }
 }
+
+Socket.prototype = SocketPrototype.prototype;
+Object.defineProperty(Socket.prototype, 'constructor', { value: Socket, writable: true, configurable: true });
+Object.setPrototypeOf(Socket, stream.Duplex);
 
 module.exports = { Socket, kSetNoDelay, kSetKeepAlive, kSetKeepAliveInitialDelay };

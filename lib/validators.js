@@ -39,6 +39,12 @@ function validateObject(value, name) {
   }
 }
 
+function validateAbortSignal(signal, name) {
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || !('aborted' in signal))) {
+    throw ERR_INVALID_ARG_TYPE(name, 'AbortSignal', signal);
+  }
+}
+
 /** A TCP port: a number or numeric string in 0..65535 (1..65535 without `allowZero`). */
 function validatePort(port, name = 'Port', allowZero = true) {
   if (
@@ -60,5 +66,6 @@ module.exports = {
   validateFunction,
   validateString,
   validateObject,
+  validateAbortSignal,
   validatePort,
 };
