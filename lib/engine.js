@@ -33,13 +33,17 @@ function dispatch(batch) {
     try {
       owner[kOnEvent](batch[i], batch[i + 2]);
     } catch (err) {
-      // A listener threw: the rest of the batch still gets delivered (each event is its own
-      // callback in Node), then the error surfaces as an uncaught exception.
-      const rest = batch.slice(i + 3);
-      if (rest.length > 0) setImmediate(dispatch, rest);
-      throw err;
+      // A listener threw. Rethrown from a tick callback it becomes a proper
+      // 'uncaughtException' (an exception left pending in a native callback would only be a
+      // warning); the rest of the batch is still delivered, as each event is its own callback
+      // in Node.
+      process.nextTick(rethrow, err);
     }
   }
+}
+
+function rethrow(err) {
+  throw err;
 }
 
 function addKeepAlive(n) {
@@ -94,8 +98,10 @@ class NativeHandle {
   }
 
   update() {
-    // A closing handle keeps the loop alive even when unref'd, as in libuv.
-    const count = !this.closed && ((this.refed && this.reasons !== 0) || (this.reasons & ACTIVE_CLOSING) !== 0);
+    // As in libuv: listening and reading keep the loop alive only while the handle is
+    // referenced; requests in flight (connect, write, shutdown) and a closing handle always do.
+    const count =
+      !this.closed && ((this.refed && (this.reasons & HANDLE_ACTIVITY) !== 0) || (this.reasons & REQUESTS) !== 0);
     if (count !== this.counted) {
       this.counted = count;
       addKeepAlive(count ? 1 : -1);
@@ -118,6 +124,8 @@ const ACTIVE_READING = 4;
 const ACTIVE_WRITING = 8;
 const ACTIVE_SHUTDOWN = 16;
 const ACTIVE_CLOSING = 32;
+const HANDLE_ACTIVITY = ACTIVE_LISTENING | ACTIVE_READING;
+const REQUESTS = ACTIVE_CONNECTING | ACTIVE_WRITING | ACTIVE_SHUTDOWN | ACTIVE_CLOSING;
 
 function createSocketHandle(owner) {
   init();
