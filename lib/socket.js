@@ -52,6 +52,8 @@ const TIMEOUT_MAX = 2 ** 31 - 1;
 const DEFAULT_IPV4_ADDR = '0.0.0.0';
 const DEFAULT_IPV6_ADDR = '::';
 const UV_ENOTCONN = -107;
+const UV_EINVAL = -22;
+const UV_ETIMEDOUT = -110;
 
 let dns; // loaded on first name lookup
 
@@ -787,9 +789,12 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
   self._handle.markOpen();
   if (localAddress || localPort) {
     localAddress ||= addressType === 4 ? DEFAULT_IPV4_ADDR : DEFAULT_IPV6_ADDR;
-    const err = native.bind(localAddress, localPort | 0);
+    // The socket has the family of the destination; a local address of the other family
+    // cannot be parsed for it (libuv's EINVAL).
+    const err = isIP(localAddress) === addressType ? native.bind(localAddress, localPort | 0) : UV_EINVAL;
     if (err) return { err, syscall: 'bind', address: localAddress, port: localPort };
   }
+  self.emit('connectionAttempt', address, port, addressType);
   const err = native.connect(address, port);
   if (err) {
     const sockname = self._getsockname();
@@ -828,7 +833,6 @@ function internalConnectMultiple(context, canceled) {
   const { localPort, port } = context;
   const { address, family: addressType } = context.addresses[current];
   self.autoSelectFamilyAttemptedAddresses.push(`${address}:${port}`);
-  self.emit('connectionAttempt', address, port, addressType);
   const failed = startConnect(self, address, port, addressType, undefined, localPort);
   if (failed) {
     const ex = exceptionWithHostPort(failed.err, failed.syscall, failed.address, failed.port, failed.details);
@@ -847,7 +851,7 @@ function internalConnectMultiple(context, canceled) {
 function onAttemptTimeout(context, handle) {
   const self = context.socket;
   const req = handle.request;
-  const ex = exceptionWithHostPort(-110, 'connect', req.address, req.port);
+  const ex = exceptionWithHostPort(UV_ETIMEDOUT, 'connect', req.address, req.port);
   context.errors.push(ex);
   self.emit('connectionAttemptTimeout', req.address, req.port, req.addressType);
   if (self.connecting) internalConnectMultiple(context);
@@ -898,6 +902,7 @@ function onConnectOutcome(self, status) {
       ex.localAddress = req.localAddress;
       ex.localPort = req.localPort;
     }
+    self.emit('connectionAttemptFailed', req.address, req.port, req.addressType, ex);
     self.destroy(ex);
   }
 }
