@@ -29,7 +29,11 @@ function init() {
 function dispatch(batch) {
   for (let i = 0; i < batch.length; i += 3) {
     const owner = owners.get(batch[i + 1]);
-    if (owner === undefined) continue;
+    if (owner === undefined) {
+      // A connection accepted just before its server closed: nobody will take it.
+      if (batch[i] === EventKind.Connection) batch[i + 2].close(false);
+      continue;
+    }
     try {
       owner[kOnEvent](batch[i], batch[i + 2]);
     } catch (err) {

@@ -184,7 +184,7 @@ class SocketPrototype extends stream.Duplex {
         onWriteDone(this, payload[0], payload[1]);
         break;
       case EventKind.ShutdownDone:
-        onShutdownDone(this);
+        onShutdownDone(this, this._handle || this[kCloseState]?.handle);
         break;
       case EventKind.SocketClosed:
         onNativeClosed(this);
@@ -265,20 +265,11 @@ class SocketPrototype extends stream.Duplex {
       return this.once('connect', () => this._final(cb));
     }
     if (!this._handle) return cb();
-    const result = this._handle.native.shutdown();
-    if (result === 1) {
-      this[kShutdownCallback] = cb;
-      this._handle.setActive(ACTIVE_SHUTDOWN, true);
-    } else if (result === 0) {
-      // The FIN is sent; report it on a later turn, as libuv's shutdown callback does.
-      this[kShutdownCallback] = cb;
-      this._handle.setActive(ACTIVE_SHUTDOWN, true);
-      setImmediate(onShutdownDone, this);
-    } else if (result === UV_ENOTCONN) {
-      cb();
-    } else {
-      cb(errnoException(result, 'shutdown'));
-    }
+    // libuv sends the FIN and calls back on a later turn of the loop; doing both then keeps
+    // 'finish' ahead of anything the peer does in response.
+    this[kShutdownCallback] = cb;
+    this._handle.setActive(ACTIVE_SHUTDOWN, true);
+    setImmediate(shutdownNow, this, this._handle);
   }
 
   _destroy(exception, cb) {
@@ -604,13 +595,25 @@ function onWriteDone(socket, errno, count) {
   }
 }
 
-function onShutdownDone(socket) {
+function shutdownNow(socket, handle) {
+  if (handle.closed) {
+    onShutdownDone(socket, handle);
+    return;
+  }
+  const result = handle.native.shutdown();
+  if (result === 1) return; // after the queued data; ShutdownDone follows
+  if (result === 0 || result === UV_ENOTCONN) {
+    onShutdownDone(socket, handle);
+  } else {
+    onShutdownDone(socket, handle, errnoException(result, 'shutdown'));
+  }
+}
+
+function onShutdownDone(socket, handle = socket._handle, err) {
   const cb = socket[kShutdownCallback];
   socket[kShutdownCallback] = null;
-  // The handle may already be closing; the bookkeeping is on whichever handle did the shutdown.
-  const handle = socket._handle || socket[kCloseState]?.handle;
   if (handle) handle.setActive(ACTIVE_SHUTDOWN, false);
-  if (cb) cb();
+  if (cb) cb(err);
 }
 
 function onNativeClosed(socket) {

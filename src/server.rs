@@ -7,6 +7,7 @@
 //! (`EMFILE`) does not spin.
 
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +38,8 @@ pub struct ServerHandle {
   task: Option<AbortHandle>,
   /// Where it listens, kept for `address()` after the listener moved into the task.
   local: Option<std::net::SocketAddr>,
+  /// The listening descriptor (owned by the accept task), to stop listening synchronously.
+  fd: Option<RawFd>,
 }
 
 /// Create, configure, bind and listen (all synchronous, JS thread).
@@ -93,6 +96,7 @@ impl ServerHandle {
         queue,
         task: None,
         local: None,
+        fd: None,
       }
     })
   }
@@ -123,6 +127,7 @@ impl ServerHandle {
       };
     let local = socket.local_addr().ok().and_then(|a| a.as_socket());
     let std_listener: std::net::TcpListener = socket.into();
+    let fd = std_listener.as_raw_fd();
     let (id, queue) = (self.id, self.queue.clone());
     let started = with_engine(|e| {
       e.with_runtime(|rt| {
@@ -138,6 +143,7 @@ impl ServerHandle {
       Ok(Ok(task)) => {
         self.task = Some(task);
         self.local = local;
+        self.fd = Some(fd);
         0
       }
       Ok(Err(e)) => errno_of(&e),
@@ -151,9 +157,17 @@ impl ServerHandle {
   }
 
   /// Stop accepting and close the descriptor; true when `ServerClosed` will follow.
+  ///
+  /// The descriptor itself is closed on the runtime thread when the aborted task is dropped;
+  /// `shutdown` first takes it out of the listening state at once, so that, as with Node,
+  /// connections attempted after `close()` are refused rather than queued and then reset.
   #[napi(catch_unwind)]
   pub fn close(&mut self) -> bool {
     self.local = None;
+    if let Some(fd) = self.fd.take() {
+      // SAFETY: the descriptor stays open until the task, aborted just below, is dropped.
+      unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+    }
     match self.task.take() {
       Some(task) => {
         task.abort();
