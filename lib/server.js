@@ -212,7 +212,7 @@ function lookupAndListen(self, port, address, backlog, flags) {
 /** Bind and listen; a failure is emitted as 'error' on the next tick, as Node does. */
 function setupListenHandle(self, address, port, addressType, backlog, flags) {
   const handle = engine.createServerHandle(self);
-  const listen = (addr) => handle.native.listen(addr, port, (backlog || 511) | 0, flags.ipv6Only, flags.reusePort);
+  const listen = (addr) => handle.native.listen(addr, port, (backlog || 511) | 0, flags.ipv6Only, flags.reusePort, self.pauseOnConnect);
   let err;
   if (!address) {
     // The unspecified IPv6 address (dual stack) when IPv6 is available, else IPv4.

@@ -64,11 +64,11 @@ fn bind_listen(
   Ok(socket)
 }
 
-async fn accept_loop(server: u32, queue: Arc<EventQueue>, listener: Listener) {
+async fn accept_loop(server: u32, queue: Arc<EventQueue>, listener: Listener, pause_on_connect: bool) {
   loop {
     match listener.listener.accept().await {
       Ok((stream, _peer)) => {
-        let socket = SocketShared::new(queue.clone());
+        let socket = SocketShared::new(queue.clone(), !pause_on_connect);
         let notice = socket.closed_notice();
         socket.attach(stream, notice);
         queue.push(Event::Connection { server, socket });
@@ -107,7 +107,8 @@ impl ServerHandle {
     self.id
   }
 
-  /// Bind to `address:port` and listen; 0 or a negative errno.
+  /// Bind to `address:port` and listen; 0 or a negative errno. Accepted connections start
+  /// reading at once unless `pause_on_connect`.
   #[napi(catch_unwind)]
   pub fn listen(
     &mut self,
@@ -116,6 +117,7 @@ impl ServerHandle {
     backlog: i32,
     ipv6_only: bool,
     reuse_port: bool,
+    pause_on_connect: bool,
   ) -> i32 {
     if self.task.is_some() {
       return -libc::EINVAL;
@@ -136,7 +138,11 @@ impl ServerHandle {
           listener,
           _closed: DropNotice::new(queue.clone(), id, |server| Event::ServerClosed { server }),
         };
-        Ok::<_, io::Error>(rt.handle().spawn(accept_loop(id, queue, listener)).abort_handle())
+        Ok::<_, io::Error>(
+          rt.handle()
+            .spawn(accept_loop(id, queue, listener, pause_on_connect))
+            .abort_handle(),
+        )
       })
     });
     match started {
