@@ -93,6 +93,15 @@ function Socket(options) {
   }
   if (typeof options === 'number') options = { fd: options };
   else options = { ...options };
+  const { onread } = options;
+  if (
+    onread !== null &&
+    typeof onread === 'object' &&
+    (ArrayBuffer.isView(onread.buffer) || typeof onread.buffer === 'function') &&
+    typeof onread.callback === 'function'
+  ) {
+    throw unsupported('The onread option');
+  }
   if (options.fd !== undefined) {
     validateInt32(options.fd, 'fd', 0);
     throw unsupported('Socket({ fd })');
