@@ -170,6 +170,7 @@ const ERR_SOCKET_CONNECTION_TIMEOUT = simple(Error, 'ERR_SOCKET_CONNECTION_TIMEO
 const ERR_INVALID_IP_ADDRESS = (ip) => nodeError(TypeError, 'ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${ip}`);
 const ERR_INVALID_ADDRESS_FAMILY = (family, host, port) =>
   Object.assign(nodeError(RangeError, 'ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${family} ${host}:${port}`), { host, port });
+const ERR_IP_BLOCKED = (ip) => nodeError(Error, 'ERR_IP_BLOCKED', `IP(${ip}) is blocked by net.BlockList`);
 const ERR_INVALID_FD_TYPE = (type) => nodeError(TypeError, 'ERR_INVALID_FD_TYPE', `Unsupported fd type: ${type}`);
 
 /** `[code, message]` of a libuv errno (negative), as Node's own error map has them. */
@@ -251,6 +252,7 @@ module.exports = {
   ERR_INVALID_IP_ADDRESS,
   ERR_INVALID_ADDRESS_FAMILY,
   ERR_INVALID_FD_TYPE,
+  ERR_IP_BLOCKED,
   errnoException,
   exceptionWithHostPort,
   uvExceptionWithHostPort,

@@ -17,6 +17,9 @@ const { normalizeArgs, toNumber, isPipeName } = require('./normalize');
 const engine = require('./engine');
 const { EventKind, kOnEvent, ACTIVE_LISTENING } = engine;
 const { Socket, kSetNoDelay, kSetKeepAlive, kSetKeepAliveInitialDelay } = require('./socket');
+const { isIP } = require('./ip');
+const compat = require('./compat');
+const { BlockList } = require('node:net');
 
 const DEFAULT_IPV4_ADDR = '0.0.0.0';
 const DEFAULT_IPV6_ADDR = '::';
@@ -63,6 +66,12 @@ function Server(options, connectionListener) {
   this.keepAlive = Boolean(options.keepAlive);
   this.keepAliveInitialDelay = ~~(options.keepAliveInitialDelay / 1000);
   this.highWaterMark = options.highWaterMark ?? getDefaultHighWaterMark();
+  if (compat.blockListOption && options.blockList) {
+    if (!BlockList.isBlockList(options.blockList)) {
+      throw ERR_INVALID_ARG_TYPE('options.blockList', 'net.BlockList', options.blockList);
+    }
+    this.blockList = options.blockList;
+  }
 }
 
 class ServerPrototype extends EventEmitter {
@@ -244,8 +253,8 @@ function setupListenHandle(self, address, port, addressType, backlog, flags) {
 }
 
 function onConnection(self, native) {
-  // A truthy test, as in Node 20: maxConnections = 0 means no limit.
-  if (self.maxConnections && self._connections >= self.maxConnections) {
+  const limited = compat.maxConnectionsZeroDropsAll ? self.maxConnections != null : self.maxConnections;
+  if (limited && self._connections >= self.maxConnections) {
     const data = Object.create(null);
     const local = native.getsockname();
     const remote = native.getpeername();
@@ -258,6 +267,14 @@ function onConnection(self, native) {
     native.close(false);
     self.emit('drop', data);
     return;
+  }
+  if (self.blockList) {
+    const remote = native.getpeername();
+    const family = remote ? isIP(remote.address) : 0;
+    if (family && self.blockList.check(remote.address, `ipv${family}`)) {
+      native.close(false);
+      return;
+    }
   }
   const socket = new Socket({
     handle: native,

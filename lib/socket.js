@@ -20,7 +20,9 @@ const {
   exceptionWithHostPort,
   genericNodeError,
   aggregateError,
+  ERR_IP_BLOCKED,
 } = require('./errors');
+const { BlockList } = require('node:net');
 const {
   validateNumber,
   validateBoolean,
@@ -28,12 +30,14 @@ const {
   validatePort,
   validateInt32,
   validateAbortSignal,
+  validateStringWithoutNullBytes,
 } = require('./validators');
 const { normalizeArgs, isNormalized } = require('./normalize');
 const { isIP } = require('./ip');
 const engine = require('./engine');
 const { EventKind, kOnEvent, ACTIVE_CONNECTING, ACTIVE_READING, ACTIVE_WRITING, ACTIVE_SHUTDOWN, ACTIVE_CLOSING } = engine;
 const autoSelect = require('./autoselect');
+const compat = require('./compat');
 
 const kTimeout = Symbol('kTimeout');
 const kLastWriteQueueSize = Symbol('kLastWriteQueueSize');
@@ -138,6 +142,12 @@ function Socket(options) {
 
   if (options.handle) {
     this._handle = engine.adoptSocketHandle(options.handle, this);
+  }
+  if (compat.blockListOption && options.blockList) {
+    if (!BlockList.isBlockList(options.blockList)) {
+      throw ERR_INVALID_ARG_TYPE('options.blockList', 'net.BlockList', options.blockList);
+    }
+    this.blockList = options.blockList;
   }
   this[kSetNoDelay] = Boolean(options.noDelay);
   this[kSetKeepAlive] = Boolean(options.keepAlive);
@@ -269,8 +279,8 @@ class SocketPrototype extends stream.Duplex {
   }
 
   _final(cb) {
-    // Not connected yet: shut down once connected (never, if it never connects).
-    if (this.pending) {
+    // Not connected yet: shut down once connected.
+    if (compat.finalWaitsWhilePending ? this.pending : this.connecting) {
       return this.once('connect', () => this._final(cb));
     }
     if (!this._handle) return cb();
@@ -678,6 +688,8 @@ function lookupAndConnect(self, options) {
   const host = options.host || 'localhost';
   let { port, autoSelectFamilyAttemptTimeout, autoSelectFamily } = options;
 
+  if (compat.validatesConnectHost) validateStringWithoutNullBytes(host, 'options.host');
+
   if (localAddress && !isIP(localAddress)) throw ERR_INVALID_IP_ADDRESS(localAddress);
   if (localPort) validateNumber(localPort, 'options.localPort');
   if (typeof port !== 'undefined') {
@@ -807,6 +819,9 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
     if (err) return { err, syscall: 'bind', address: localAddress, port: localPort };
   }
   self.emit('connectionAttempt', address, port, addressType);
+  if (self.blockList?.check(address, `ipv${addressType}`)) {
+    return { blocked: ERR_IP_BLOCKED(address) };
+  }
   const err = native.connect(address, port);
   if (err) {
     const sockname = self._getsockname();
@@ -818,11 +833,14 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
   return null;
 }
 
+function connectFailure(failed) {
+  if (failed.blocked) return failed.blocked;
+  return exceptionWithHostPort(failed.err, failed.syscall, failed.address, failed.port, failed.details);
+}
+
 function internalConnect(self, address, port, addressType, localAddress, localPort) {
   const failed = startConnect(self, address, port, addressType, localAddress, localPort);
-  if (failed) {
-    self.destroy(exceptionWithHostPort(failed.err, failed.syscall, failed.address, failed.port, failed.details));
-  }
+  if (failed) self.destroy(connectFailure(failed));
 }
 
 function internalConnectMultiple(context, canceled) {
@@ -847,7 +865,7 @@ function internalConnectMultiple(context, canceled) {
   self.autoSelectFamilyAttemptedAddresses.push(`${address}:${port}`);
   const failed = startConnect(self, address, port, addressType, undefined, localPort);
   if (failed) {
-    const ex = exceptionWithHostPort(failed.err, failed.syscall, failed.address, failed.port, failed.details);
+    const ex = connectFailure(failed);
     context.errors.push(ex);
     self.emit('connectionAttemptFailed', address, port, addressType, ex);
     internalConnectMultiple(context);

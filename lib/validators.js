@@ -1,7 +1,7 @@
 'use strict';
 // Argument validators with Node's error codes (lib/internal/validators.js has the originals).
 
-const { ERR_INVALID_ARG_TYPE, ERR_OUT_OF_RANGE, ERR_SOCKET_BAD_PORT } = require('./errors');
+const { ERR_INVALID_ARG_TYPE, ERR_INVALID_ARG_VALUE, ERR_OUT_OF_RANGE, ERR_SOCKET_BAD_PORT } = require('./errors');
 
 function validateNumber(value, name, min, max) {
   if (typeof value !== 'number') throw ERR_INVALID_ARG_TYPE(name, 'number', value);
@@ -31,6 +31,11 @@ function validateFunction(value, name) {
 
 function validateString(value, name) {
   if (typeof value !== 'string') throw ERR_INVALID_ARG_TYPE(name, 'string', value);
+}
+
+function validateStringWithoutNullBytes(value, name) {
+  validateString(value, name);
+  if (value.includes('\0')) throw ERR_INVALID_ARG_VALUE(name, value, 'must be a string without null bytes');
 }
 
 function validateObject(value, name) {
@@ -65,6 +70,7 @@ module.exports = {
   validateBoolean,
   validateFunction,
   validateString,
+  validateStringWithoutNullBytes,
   validateObject,
   validateAbortSignal,
   validatePort,

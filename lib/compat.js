@@ -1,0 +1,21 @@
+'use strict';
+// Where node:net itself behaves differently across the supported Node versions (20 to 24), this
+// module follows the version it runs on. Each difference is named here, once.
+
+const nodeNet = require('node:net');
+
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+
+module.exports = {
+  nodeMajor,
+  /** Node 22+ checks `options.host` in connect() (a string without null bytes) before any
+   * lookup; Node 20 leaves it to dns.lookup ("hostname" argument). */
+  validatesConnectHost: nodeMajor >= 22,
+  /** Node 20 defers `_final` until 'connect' while the socket is pending (even with no handle
+   * at all, so `end()` on a never-connected socket never finishes); 22+ only while connecting. */
+  finalWaitsWhilePending: nodeMajor < 22,
+  /** Node 20 tests `maxConnections` for truthiness (0 = no limit); 22+ tests `!= null`. */
+  maxConnectionsZeroDropsAll: nodeMajor >= 22,
+  /** The `blockList` option of sockets and servers (with `BlockList.isBlockList`). */
+  blockListOption: typeof nodeNet.BlockList?.isBlockList === 'function',
+};
