@@ -686,6 +686,118 @@ impl SocketHandle {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::runtime::IoRuntime;
+  use std::io::Write;
+  use std::time::Instant;
+
+  /// A queue whose waker does nothing: the test polls it.
+  fn quiet_queue() -> Arc<EventQueue> {
+    Arc::new(EventQueue::new(Box::new(|| {})))
+  }
+
+  /// Poll the queue until `done` says the collected events are enough (or time runs out).
+  fn collect(queue: &EventQueue, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
+    let mut all = Vec::new();
+    let start = Instant::now();
+    while !done(&all) && start.elapsed() < Duration::from_secs(5) {
+      let mut batch = Vec::new();
+      queue.take(&mut batch);
+      all.append(&mut batch);
+      std::thread::sleep(Duration::from_millis(2));
+    }
+    all
+  }
+
+  fn connected_pair(
+    rt: &IoRuntime,
+    queue: &Arc<EventQueue>,
+    reading: bool,
+  ) -> (Arc<SocketShared>, std::net::TcpStream) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (ours, _) = listener.accept().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    let shared = SocketShared::new(queue.clone(), reading);
+    let _enter = rt.handle().enter();
+    let notice = shared.closed_notice();
+    shared.attach(TcpStream::from_std(ours).unwrap(), notice);
+    (shared, peer)
+  }
+
+  #[test]
+  fn reads_coalesce_in_the_inbox_until_eof() {
+    let rt = IoRuntime::start().unwrap();
+    let queue = quiet_queue();
+    let (shared, mut peer) = connected_pair(&rt, &queue, true);
+    peer.write_all(b"hello ").unwrap();
+    peer.write_all(b"world").unwrap();
+    peer.shutdown(std::net::Shutdown::Write).unwrap();
+    collect(&queue, |_| lock(&shared.inbox).eof);
+    let inbox = lock(&shared.inbox);
+    assert_eq!(&inbox.buf[..], b"hello world");
+    assert_eq!(inbox.errno, 0);
+  }
+
+  #[test]
+  fn nothing_is_read_until_reading_starts() {
+    let rt = IoRuntime::start().unwrap();
+    let queue = quiet_queue();
+    let (shared, mut peer) = connected_pair(&rt, &queue, false);
+    peer.write_all(b"data").unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(lock(&shared.inbox).buf.is_empty());
+    shared.reading.store(true, Ordering::Release);
+    shared.read_wake.notify_one();
+    collect(&queue, |_| lock(&shared.inbox).buf.len() == 4);
+    assert_eq!(&lock(&shared.inbox).buf[..], b"data");
+  }
+
+  #[test]
+  fn read_ahead_is_bounded() {
+    let rt = IoRuntime::start().unwrap();
+    let queue = quiet_queue();
+    let (shared, peer) = connected_pair(&rt, &queue, true);
+    // The peer floods; nobody takes the inbox, so reading must stop near READ_AHEAD.
+    let writer = std::thread::spawn(move || {
+      let mut peer = peer;
+      peer.set_write_timeout(Some(Duration::from_millis(300))).unwrap();
+      let chunk = vec![7u8; 64 * 1024];
+      let mut sent = 0usize;
+      while sent < 64 * 1024 * 1024 {
+        match peer.write(&chunk) {
+          Ok(n) => sent += n,
+          Err(_) => break,
+        }
+      }
+      sent
+    });
+    let sent = writer.join().unwrap();
+    let held = lock(&shared.inbox).buf.len();
+    assert!(held >= READ_AHEAD / 2, "read ahead only {held}");
+    assert!(
+      held < READ_AHEAD + READ_CHUNK,
+      "read {held} bytes ahead, more than the bound"
+    );
+    assert!(sent > held, "the sender was not held back");
+  }
+
+  #[test]
+  fn closing_reports_the_descriptor_closed() {
+    let rt = IoRuntime::start().unwrap();
+    let queue = quiet_queue();
+    let (shared, _peer) = connected_pair(&rt, &queue, true);
+    let id = shared.id;
+    lock(&shared.conn).take();
+    for task in lock(&shared.tasks).drain(..) {
+      task.abort();
+    }
+    let events = collect(&queue, |evs| {
+      evs.iter().any(|e| matches!(e, Event::SocketClosed { .. }))
+    });
+    assert!(events
+      .iter()
+      .any(|e| matches!(e, Event::SocketClosed { id: i } if *i == id)));
+  }
 
   #[test]
   fn remainder_skips_what_was_sent() {
