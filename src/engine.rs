@@ -340,16 +340,16 @@ unsafe fn deliver(env: sys::napi_env, js_cb: sys::napi_value, events: Vec<Event>
     for event in events {
       match event {
         Event::Readable { socket } => {
-          let (data, eof, errno) = {
+          let (chunks, eof, errno) = {
             let mut inbox = crate::events::lock(&socket.inbox);
-            inbox.queued = false;
-            let data = std::mem::take(&mut inbox.buf);
-            (data, inbox.eof, inbox.errno)
+            (inbox.take(), inbox.eof, inbox.errno)
           };
-          if !data.is_empty() {
+          if !chunks.is_empty() {
             // The reader may be waiting for room in a full inbox.
             socket.inbox_drained();
-            let buf = buffer_from(env, data);
+          }
+          for chunk in chunks {
+            let buf = buffer_from(env, chunk);
             b.push(EventKind::Data, socket.id, buf);
           }
           if errno != 0 {

@@ -74,14 +74,18 @@ impl EventQueue {
 
   /// Queue an event; wake the JS thread if no wake-up is pending.
   pub fn push(&self, event: Event) {
-    let mut state = lock(&self.state);
-    if state.closed {
-      return;
-    }
-    state.events.push(event);
-    if !state.scheduled {
-      state.scheduled = true;
-      // Called under the lock so that `close` cannot release the waker meanwhile.
+    let wake = {
+      let mut state = lock(&self.state);
+      if state.closed {
+        return;
+      }
+      state.events.push(event);
+      !std::mem::replace(&mut state.scheduled, true)
+    };
+    // Outside the lock, so the JS thread never waits for a wake-up syscall to take a batch.
+    // This is safe against teardown: the runtime thread is joined before the waker's function
+    // is released, and the JS thread itself is the one that releases it.
+    if wake {
       (self.waker)();
     }
   }

@@ -39,6 +39,8 @@ pub const READ_AHEAD: usize = 256 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
 /// A read buffer with less spare room than this is grown before the next read.
 const MIN_READ_ROOM: usize = 16 * 1024;
+/// Reads are merged into one chunk up to this size; beyond, they stay separate buffers.
+const COALESCE_LIMIT: usize = 16 * 1024;
 
 /// Results of `write`, `writev` and `shutdown` besides a negative errno.
 pub const DONE: i32 = 0;
@@ -74,14 +76,39 @@ pub struct Conn {
 /// Data read ahead of JS.
 #[derive(Default)]
 pub struct Inbox {
-  /// Bytes read and not yet handed to JS.
-  pub buf: BytesMut,
+  /// Reads not yet handed to JS, in order. A small read joins a small chunk before it, so
+  /// many small messages cross as one buffer; large reads stay whole and are handed over
+  /// without a copy.
+  pub chunks: Vec<BytesMut>,
+  /// Total bytes in `chunks` (the read-ahead bound is checked against it).
+  pub len: usize,
   /// The peer sent FIN.
   pub eof: bool,
   /// A read failed with this negative errno (0: none).
   pub errno: i32,
   /// A `Readable` event for this inbox is in the queue; more data just joins it.
   pub queued: bool,
+}
+
+impl Inbox {
+  /// Add one read's bytes; `buf` is left empty (its allocation moves here or is kept).
+  fn append(&mut self, buf: &mut BytesMut) {
+    self.len += buf.len();
+    match self.chunks.last_mut() {
+      Some(last) if last.len() + buf.len() <= COALESCE_LIMIT => {
+        last.extend_from_slice(buf);
+        buf.clear();
+      }
+      _ => self.chunks.push(std::mem::take(buf)),
+    }
+  }
+
+  /// Everything read so far (JS thread, when the `Readable` event is delivered).
+  pub fn take(&mut self) -> Vec<BytesMut> {
+    self.len = 0;
+    self.queued = false;
+    std::mem::take(&mut self.chunks)
+  }
 }
 
 /// What the kernel did not take yet, in order.
@@ -186,34 +213,39 @@ impl Drop for PanicGuard<'_> {
 /// Read while JS wants data and the read-ahead has room; stop at EOF or error.
 async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
   let _guard = PanicGuard(&shared);
+  // Filled without holding the inbox lock, so JS never waits on a `recv` in progress.
+  let mut buf = BytesMut::new();
   loop {
     // Wait until reading is wanted and there is room.
     loop {
       let wake = shared.read_wake.notified();
       tokio::pin!(wake);
       wake.as_mut().enable();
-      if shared.reading.load(Ordering::Acquire) && lock(&shared.inbox).buf.len() < READ_AHEAD {
+      if shared.reading.load(Ordering::Acquire) && lock(&shared.inbox).len < READ_AHEAD {
         break;
       }
       wake.await;
     }
-    if let Err(e) = conn.stream.readable().await {
-      let mut inbox = lock(&shared.inbox);
-      inbox.errno = errno_of(&e);
-      shared.queue_readable(&mut inbox);
-      return;
-    }
+    let result = match conn.stream.readable().await {
+      Ok(()) => {
+        if buf.capacity() - buf.len() < MIN_READ_ROOM {
+          buf.reserve(READ_CHUNK);
+        }
+        read_some(&conn.stream, &mut buf)
+      }
+      Err(e) => Err(e),
+    };
     let mut inbox = lock(&shared.inbox);
-    if inbox.buf.capacity() - inbox.buf.len() < MIN_READ_ROOM {
-      inbox.buf.reserve(READ_CHUNK);
-    }
-    match read_some(&conn.stream, &mut inbox.buf) {
+    match result {
       Ok(0) => {
         inbox.eof = true;
         shared.queue_readable(&mut inbox);
         return;
       }
-      Ok(_) => shared.queue_readable(&mut inbox),
+      Ok(_) => {
+        inbox.append(&mut buf);
+        shared.queue_readable(&mut inbox);
+      }
       Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
       Err(e) => {
         inbox.errno = errno_of(&e);
@@ -733,9 +765,11 @@ mod tests {
     peer.write_all(b"world").unwrap();
     peer.shutdown(std::net::Shutdown::Write).unwrap();
     collect(&queue, |_| lock(&shared.inbox).eof);
-    let inbox = lock(&shared.inbox);
-    assert_eq!(&inbox.buf[..], b"hello world");
+    let mut inbox = lock(&shared.inbox);
     assert_eq!(inbox.errno, 0);
+    let chunks = inbox.take();
+    assert_eq!(chunks.len(), 1, "small reads coalesce into one chunk");
+    assert_eq!(&chunks[0][..], b"hello world");
   }
 
   #[test]
@@ -745,11 +779,11 @@ mod tests {
     let (shared, mut peer) = connected_pair(&rt, &queue, false);
     peer.write_all(b"data").unwrap();
     std::thread::sleep(Duration::from_millis(50));
-    assert!(lock(&shared.inbox).buf.is_empty());
+    assert_eq!(lock(&shared.inbox).len, 0);
     shared.reading.store(true, Ordering::Release);
     shared.read_wake.notify_one();
-    collect(&queue, |_| lock(&shared.inbox).buf.len() == 4);
-    assert_eq!(&lock(&shared.inbox).buf[..], b"data");
+    collect(&queue, |_| lock(&shared.inbox).len == 4);
+    assert_eq!(&lock(&shared.inbox).take()[0][..], b"data");
   }
 
   #[test]
@@ -772,7 +806,7 @@ mod tests {
       sent
     });
     let sent = writer.join().unwrap();
-    let held = lock(&shared.inbox).buf.len();
+    let held = lock(&shared.inbox).len;
     assert!(held >= READ_AHEAD / 2, "read ahead only {held}");
     assert!(
       held < READ_AHEAD + READ_CHUNK,
@@ -797,6 +831,21 @@ mod tests {
     assert!(events
       .iter()
       .any(|e| matches!(e, Event::SocketClosed { id: i } if *i == id)));
+  }
+
+  #[test]
+  fn inbox_merges_small_reads_and_keeps_large_ones_whole() {
+    let mut inbox = Inbox::default();
+    inbox.append(&mut BytesMut::from(&b"ab"[..]));
+    inbox.append(&mut BytesMut::from(&b"cd"[..]));
+    let big = vec![1u8; COALESCE_LIMIT];
+    inbox.append(&mut BytesMut::from(&big[..]));
+    inbox.append(&mut BytesMut::from(&b"ef"[..]));
+    assert_eq!(inbox.len, 6 + COALESCE_LIMIT);
+    let chunks = inbox.take();
+    let sizes: Vec<usize> = chunks.iter().map(|c| c.len()).collect();
+    assert_eq!(sizes, vec![4, COALESCE_LIMIT, 2]);
+    assert_eq!(inbox.len, 0);
   }
 
   #[test]
