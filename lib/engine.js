@@ -7,6 +7,7 @@
 // `NativeHandle` tracks both for each native handle; the native threadsafe function is
 // referenced exactly while at least one handle is active and referenced.
 
+const { executionAsyncId } = require('node:async_hooks');
 const binding = require('../binding.js');
 
 const { EventKind } = binding;
@@ -70,6 +71,7 @@ class NativeHandle {
     this.counted = false; // contributes to keepAlive
     this.reasons = 0; // bit set of ACTIVE_* reasons
     this.open = false; // holds a descriptor (counted in `live`)
+    this.asyncId = executionAsyncId(); // for code that asks the handle for one (http)
     owners.set(this.id, owner);
   }
 
@@ -97,8 +99,36 @@ class NativeHandle {
     this.update();
   }
 
+  // The members below mirror what code outside net (http, tls) uses of Node's TCP handle.
+
+  /** Whether the handle reads (Node's `handle.reading`; http sets it too). */
   get reading() {
     return (this.reasons & ACTIVE_READING) !== 0;
+  }
+
+  set reading(value) {
+    this.setActive(ACTIVE_READING, Boolean(value));
+  }
+
+  readStart() {
+    this.setActive(ACTIVE_READING, true);
+    this.native.readStart();
+    return 0;
+  }
+
+  readStop() {
+    this.setActive(ACTIVE_READING, false);
+    this.native.readStop();
+    return 0;
+  }
+
+  getAsyncId() {
+    return this.asyncId;
+  }
+
+  /** The file descriptor, or -1 when there is none. */
+  get fd() {
+    return this.closed ? -1 : this.native.fd();
   }
 
   update() {

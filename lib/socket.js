@@ -128,6 +128,7 @@ function Socket(options) {
   this._sockname = null;
   this._pendingData = null;
   this._pendingEncoding = '';
+  this._closeAfterHandlingError = false;
   this.server = null;
   this._server = null;
   this[kLastWriteQueueSize] = 0;
@@ -176,8 +177,7 @@ class SocketPrototype extends stream.Duplex {
         this[kBytesRead] += payload.length;
         this._unrefTimer();
         if (!this.destroyed && !this.push(payload) && this._handle) {
-          this._handle.setActive(ACTIVE_READING, false);
-          this._handle.native.readStop();
+          this._handle.readStop();
         }
         break;
       case EventKind.End:
@@ -307,10 +307,17 @@ class SocketPrototype extends stream.Duplex {
       const reset = this[kResetAndClosing];
       this[kResetAndClosing] = false;
       handle.setActive(ACTIVE_CLOSING, true);
-      const willReport = handle.native.close(reset);
-      if (!willReport) setImmediate(finishClose, this, state);
-      this._handle = null;
-      this._sockname = null;
+      const closeHandle = () => {
+        if (!handle.native.close(reset)) setImmediate(finishClose, this, state);
+      };
+      if (this._closeAfterHandlingError) {
+        // Set by http: the socket stays usable while its 'error' is handled on the next tick.
+        queueMicrotask(closeHandle);
+      } else {
+        closeHandle();
+        this._handle = null;
+        this._sockname = null;
+      }
       cb(exception);
     } else {
       cb(exception);
@@ -595,11 +602,11 @@ function writeAfterFIN(chunk, encoding, cb) {
 }
 
 function tryReadStart(socket) {
-  socket._handle.setActive(ACTIVE_READING, true);
-  socket._handle.native.readStart();
+  socket._handle.readStart();
 }
 
 function onWriteDone(socket, errno, count) {
+  socket[kLastWriteQueueSize] = 0;
   const callbacks = socket[kWriteCallbacks].splice(0, count);
   if (socket._handle && socket[kWriteCallbacks].length === 0) socket._handle.setActive(ACTIVE_WRITING, false);
   for (const cb of callbacks) {

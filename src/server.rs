@@ -157,6 +157,12 @@ impl ServerHandle {
     }
   }
 
+  /// The listening descriptor, or -1 when not listening.
+  #[napi(catch_unwind)]
+  pub fn fd(&self) -> i32 {
+    self.fd.unwrap_or(-1)
+  }
+
   #[napi(catch_unwind)]
   pub fn getsockname(&self) -> Option<SocketName> {
     self.local.map(SocketName::from)

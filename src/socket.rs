@@ -17,6 +17,7 @@
 
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -671,6 +672,15 @@ impl SocketHandle {
       Ok(()) => 0,
       Err(e) => errno_of(&e),
     }
+  }
+
+  /// The descriptor, or -1 when there is none (for code that reads `_handle.fd`).
+  #[napi(catch_unwind)]
+  pub fn fd(&mut self) -> i32 {
+    if let Some(s) = &self.unconnected {
+      return s.as_raw_fd();
+    }
+    self.conn().map_or(-1, |c| c.stream.as_raw_fd())
   }
 
   #[napi(catch_unwind)]
