@@ -12,17 +12,22 @@ const binding = require('../binding.js');
 
 const { EventKind } = binding;
 
-/** id -> owner (a Socket or Server) with an `[kOnEvent](kind, payload)` method. */
-const owners = new Map();
-const kOnEvent = Symbol('kOnEvent');
-
-let initialised = false;
-let keepAlive = 0; // active, referenced handles
-let live = 0; // native handles not yet closed
+// State of this environment's engine. It is shared by every instance of this file that loads
+// the same addon (test runners that reset the module registry load lib/ again, while the addon
+// and its dispatcher stay), so it hangs off the global object, keyed by the addon's path.
+const kState = Symbol.for(`rsnet.engine:${require.resolve('../binding.js')}`);
+const state = (globalThis[kState] ??= {
+  owners: new Map(), // id -> owner (a Socket or Server) with an `[kOnEvent](kind, payload)`
+  initialised: false,
+  keepAlive: 0, // active, referenced handles
+  live: 0, // native handles holding a descriptor
+});
+const { owners } = state;
+const kOnEvent = Symbol.for('rsnet.onEvent');
 
 function init() {
-  if (initialised) return;
-  initialised = true;
+  if (state.initialised) return;
+  state.initialised = true;
   binding.initEngine(dispatch);
 }
 
@@ -52,10 +57,10 @@ function rethrow(err) {
 }
 
 function addKeepAlive(n) {
-  const before = keepAlive;
-  keepAlive += n;
-  if (before === 0 && keepAlive > 0) binding.refEngine();
-  else if (before > 0 && keepAlive === 0) binding.unrefEngine();
+  const before = state.keepAlive;
+  state.keepAlive += n;
+  if (before === 0 && state.keepAlive > 0) binding.refEngine();
+  else if (before > 0 && state.keepAlive === 0) binding.unrefEngine();
 }
 
 /**
@@ -79,7 +84,7 @@ class NativeHandle {
   markOpen() {
     if (this.open || this.closed) return;
     this.open = true;
-    live++;
+    state.live++;
   }
 
   setActive(reason, on) {
@@ -148,7 +153,7 @@ class NativeHandle {
     this.closed = true;
     this.update();
     owners.delete(this.id);
-    if (this.open) live--;
+    if (this.open) state.live--;
   }
 }
 
@@ -179,7 +184,7 @@ function createServerHandle(owner) {
 
 /** Native handles holding a descriptor not yet closed (for tests that check for leaks). */
 function liveHandles() {
-  return live;
+  return state.live;
 }
 
 module.exports = {

@@ -1,0 +1,56 @@
+'use strict';
+// The engine's own guarantees, in child processes: module reloads, exceptions in listeners.
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+
+function runScript(source, netModule = root) {
+  const r = spawnSync(process.execPath, ['-e', source], {
+    encoding: 'utf8',
+    timeout: 10000,
+    env: { ...process.env, ROOT: root, NET_MODULE: netModule },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('the module loaded twice in one process (module registry reset) shares one engine', () => {
+  const r = runScript(`
+    const root = process.env.ROOT;
+    const a = require(root);
+    for (const k of Object.keys(require.cache)) if (k.startsWith(root) && !k.endsWith('.node')) delete require.cache[k];
+    const b = require(root);
+    console.log(a !== b);
+    const srv = a.createServer((s) => s.end('from a'));
+    srv.listen(0, '127.0.0.1', () => {
+      const c = b.connect(srv.address().port, '127.0.0.1');
+      let got = '';
+      c.on('data', (d) => (got += d));
+      c.on('close', () => { console.log(got); srv.close(); });
+    });
+  `);
+  assert.equal(r.stderr, '');
+  assert.equal(r.stdout, 'true\nfrom a\n');
+  assert.equal(r.status, 0);
+});
+
+test('a listener that throws reaches uncaughtException and later events still arrive', () => {
+  const script = `
+    const net = require(process.env.NET_MODULE);
+    let n = 0;
+    process.on('uncaughtException', (e) => console.log('caught', e.message));
+    const srv = net.createServer((s) => { s.write('a'); s.end('b'); });
+    srv.listen(0, '127.0.0.1', () => {
+      const c = net.connect(srv.address().port, '127.0.0.1');
+      c.once('data', () => { throw new Error('boom'); });
+      c.on('end', () => console.log('end'));
+      c.on('close', () => { console.log('close'); srv.close(); });
+    });
+  `;
+  const ours = runScript(script);
+  assert.deepEqual(ours, runScript(script, 'node:net'));
+  assert.equal(ours.stdout, 'caught boom\nend\nclose\n');
+});
