@@ -290,7 +290,9 @@ const COPY_LIMIT: usize = 16 * 1024;
 
 unsafe fn buffer_from(env: sys::napi_env, data: bytes::BytesMut) -> sys::napi_value {
   let mut out = ptr::null_mut();
-  if data.len() > COPY_LIMIT {
+  // Handed over whole only when the read filled most of its buffer: a buffer that is mostly
+  // empty would hold its whole allocation until garbage collection.
+  if data.len() > COPY_LIMIT && data.len() * 2 >= data.capacity() {
     let mut vec: Vec<u8> = data.into();
     let len = vec.len();
     let ptr_data = vec.as_mut_ptr();
