@@ -24,6 +24,7 @@ use tokio::task::AbortHandle;
 use crate::events::{Event, EventQueue};
 use crate::runtime::IoRuntime;
 use crate::socket::SocketHandle;
+use crate::spin::SpinPolicy;
 
 /// Kinds of entries in the batch array handed to JS (`[kind, id, payload, ...]`).
 #[napi]
@@ -69,6 +70,8 @@ pub struct Engine {
 
 thread_local! {
   static ENGINE: RefCell<Option<Rc<Engine>>> = const { RefCell::new(None) };
+  /// Whether the JS thread waits for the next batch after one (see `spin`).
+  static SPIN: RefCell<SpinPolicy> = RefCell::new(SpinPolicy::from_env());
 }
 
 /// Run `f` with this environment's engine (JS thread only).
@@ -244,6 +247,12 @@ unsafe extern "C" fn call_js(
     }
     // SAFETY: called by Node on the JS thread with a live env and function.
     unsafe { deliver(env, js_cb, events) };
+    SPIN.with(|spin| {
+      let mut spin = spin.borrow_mut();
+      if spin.should_spin() {
+        spin.spin(|| queue.has_pending());
+      }
+    });
   }));
 }
 

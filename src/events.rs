@@ -7,7 +7,7 @@
 //! Cross-thread wake-ups cost microseconds each, so one per batch instead of one per event is
 //! what makes many busy sockets cheap.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::socket::SocketShared;
@@ -52,6 +52,8 @@ pub struct EventQueue {
   waker: Waker,
   /// Ids for sockets and servers; unique within the environment.
   next_id: AtomicU32,
+  /// Events are waiting: a lock-free hint for the JS thread while it spins (see `SpinPolicy`).
+  pending: AtomicBool,
 }
 
 impl EventQueue {
@@ -64,6 +66,7 @@ impl EventQueue {
       }),
       waker,
       next_id: AtomicU32::new(1),
+      pending: AtomicBool::new(false),
     }
   }
 
@@ -80,6 +83,7 @@ impl EventQueue {
         return;
       }
       state.events.push(event);
+      self.pending.store(true, Ordering::Release);
       !std::mem::replace(&mut state.scheduled, true)
     };
     // Outside the lock, so the JS thread never waits for a wake-up syscall to take a batch.
@@ -94,7 +98,13 @@ impl EventQueue {
   pub fn take(&self, into: &mut Vec<Event>) {
     let mut state = lock(&self.state);
     state.scheduled = false;
+    self.pending.store(false, Ordering::Release);
     std::mem::swap(&mut state.events, into);
+  }
+
+  /// Whether events are waiting (without taking the lock).
+  pub fn has_pending(&self) -> bool {
+    self.pending.load(Ordering::Acquire)
   }
 
   /// Stop accepting events; after this the waker is never called again.

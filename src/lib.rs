@@ -8,6 +8,7 @@
 //!   delivers batches of events to JS, ref/unref of the process, teardown.
 //! - [`events`]: the event queue and the events that cross to JS.
 //! - [`runtime`]: the tokio runtime thread, started lazily, stopped with the environment.
+//! - [`spin`]: when the JS thread waits briefly for the next batch instead of sleeping.
 //! - [`socket`]: `SocketHandle`: connect, read task, direct writes, shutdown, options.
 //! - [`server`]: `ServerHandle`: bind, listen, accept loop, close.
 //! - [`error`]: `io::Error` -> libuv-style negative errno (JS builds the `Error`).
@@ -18,3 +19,4 @@ pub mod events;
 pub mod runtime;
 pub mod server;
 pub mod socket;
+pub mod spin;
