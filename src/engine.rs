@@ -245,11 +245,12 @@ unsafe extern "C" fn call_js(
     if events.is_empty() {
       return;
     }
+    let count = events.len();
     // SAFETY: called by Node on the JS thread with a live env and function.
     unsafe { deliver(env, js_cb, events) };
     SPIN.with(|spin| {
       let mut spin = spin.borrow_mut();
-      if spin.should_spin() {
+      if spin.should_spin(count) {
         spin.spin(|| queue.has_pending());
       }
     });

@@ -19,6 +19,10 @@ const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 const MAX_CREDIT: u32 = 8;
 /// With no credit, one batch in this many still spins, to notice traffic that got hot.
 const PROBE_EVERY: u32 = 32;
+/// Only batches this small are followed by a spin. A large batch means many connections are
+/// busy: the thread will be woken with plenty to do anyway, and on a small machine the spin
+/// would take the core from the threads producing the next batch.
+const SMALL_BATCH: usize = 2;
 
 /// Adaptive spin state of one JS thread.
 pub struct SpinPolicy {
@@ -44,9 +48,9 @@ impl SpinPolicy {
     }
   }
 
-  /// Whether to spin after this batch.
-  pub fn should_spin(&mut self) -> bool {
-    if self.limit.is_zero() {
+  /// Whether to spin after a batch of `events` events.
+  pub fn should_spin(&mut self, events: usize) -> bool {
+    if self.limit.is_zero() || events > SMALL_BATCH {
       return false;
     }
     self.batches = self.batches.wrapping_add(1);
@@ -85,19 +89,21 @@ mod tests {
   #[test]
   fn misses_stop_spinning_and_hits_bring_it_back() {
     let mut p = SpinPolicy::new(Duration::from_micros(10));
-    assert!(p.should_spin());
+    assert!(p.should_spin(1));
     assert!(!p.spin(|| false));
     // Credit exhausted: only probes spin.
-    let spins = (0..PROBE_EVERY * 2).filter(|_| p.should_spin()).count();
+    let spins = (0..PROBE_EVERY * 2).filter(|_| p.should_spin(1)).count();
     assert_eq!(spins, 2);
     // A probe that catches events earns credit again.
     assert!(p.spin(|| true));
-    assert!(p.should_spin());
+    assert!(p.should_spin(1));
+    // Large batches never spin.
+    assert!(!p.should_spin(SMALL_BATCH + 1));
   }
 
   #[test]
   fn zero_limit_never_spins() {
     let mut p = SpinPolicy::new(Duration::ZERO);
-    assert!(!p.should_spin());
+    assert!(!p.should_spin(1));
   }
 }
