@@ -49,8 +49,6 @@ pub enum EventKind {
   Connection = 9,
   /// id: the server; payload: negative errno of a failed accept.
   AcceptFailed = 10,
-  /// id: the server; its descriptor is closed.
-  ServerClosed = 11,
 }
 
 /// Send + Sync wrapper of the raw threadsafe function pointer.
@@ -407,10 +405,6 @@ unsafe fn deliver(env: sys::napi_env, js_cb: sys::napi_value, events: Vec<Event>
         Event::AcceptFailed { server, errno } => {
           let v = b.i32(errno);
           b.push(EventKind::AcceptFailed, server, v);
-        }
-        Event::ServerClosed { server } => {
-          let v = b.undefined();
-          b.push(EventKind::ServerClosed, server, v);
         }
       }
     }

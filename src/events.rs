@@ -30,8 +30,6 @@ pub enum Event {
   Connection { server: u32, socket: Arc<SocketShared> },
   /// `accept()` failed (the server keeps listening).
   AcceptFailed { server: u32, errno: i32 },
-  /// A server's listening descriptor is closed.
-  ServerClosed { server: u32 },
 }
 
 /// Wakes the JS thread; called at most once per batch.

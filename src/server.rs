@@ -20,14 +20,7 @@ use tokio::task::AbortHandle;
 use crate::engine::with_engine;
 use crate::error::errno_of;
 use crate::events::{Event, EventQueue};
-use crate::socket::{socket_addr, DropNotice, SocketName, SocketShared};
-
-/// A listening descriptor; dropping it closes it and queues `ServerClosed`.
-struct Listener {
-  /// Declared first: closed before the notice is queued.
-  listener: TcpListener,
-  _closed: DropNotice,
-}
+use crate::socket::{socket_addr, SocketName, SocketShared};
 
 /// The native half of a `net.Server`.
 #[napi]
@@ -64,9 +57,9 @@ fn bind_listen(
   Ok(socket)
 }
 
-async fn accept_loop(server: u32, queue: Arc<EventQueue>, listener: Listener, pause_on_connect: bool) {
+async fn accept_loop(server: u32, queue: Arc<EventQueue>, listener: TcpListener, pause_on_connect: bool) {
   loop {
-    match listener.listener.accept().await {
+    match listener.accept().await {
       Ok((stream, _peer)) => {
         let socket = SocketShared::new(queue.clone(), !pause_on_connect);
         let notice = socket.closed_notice();
@@ -134,10 +127,6 @@ impl ServerHandle {
     let started = with_engine(|e| {
       e.with_runtime(|rt| {
         let listener = TcpListener::from_std(std_listener)?;
-        let listener = Listener {
-          listener,
-          _closed: DropNotice::new(queue.clone(), id, |server| Event::ServerClosed { server }),
-        };
         Ok::<_, io::Error>(
           rt.handle()
             .spawn(accept_loop(id, queue, listener, pause_on_connect))
@@ -168,11 +157,12 @@ impl ServerHandle {
     self.local.map(SocketName::from)
   }
 
-  /// Stop accepting and close the descriptor; true when `ServerClosed` will follow.
+  /// Stop accepting and close the descriptor; false when it was not listening.
   ///
   /// The descriptor itself is closed on the runtime thread when the aborted task is dropped;
   /// `shutdown` first takes it out of the listening state at once, so that, as with Node,
   /// connections attempted after `close()` are refused rather than queued and then reset.
+  /// (Node emits the server's `'close'` without waiting for the descriptor, and so does JS.)
   #[napi(catch_unwind)]
   pub fn close(&mut self) -> bool {
     self.local = None;

@@ -53,25 +53,42 @@ pub struct DropNotice {
   /// The event to queue, built lazily on drop.
   make: fn(u32) -> Event,
   id: u32,
+  /// Cleared when the closing is reported some other way.
+  armed: bool,
 }
 
 impl DropNotice {
   pub fn new(queue: Arc<EventQueue>, id: u32, make: fn(u32) -> Event) -> Self {
-    DropNotice { queue, make, id }
+    DropNotice {
+      queue,
+      make,
+      id,
+      armed: true,
+    }
   }
 }
 
 impl Drop for DropNotice {
   fn drop(&mut self) {
-    self.queue.push((self.make)(self.id));
+    if self.armed {
+      self.queue.push((self.make)(self.id));
+    }
   }
 }
 
 /// A connected descriptor. Dropping the last reference closes it and queues `SocketClosed`.
 pub struct Conn {
-  /// Declared before `_closed` so the descriptor is closed before the notice is queued.
+  /// Declared before `closed` so the descriptor is closed before the notice is queued.
   pub stream: TcpStream,
-  _closed: DropNotice,
+  closed: DropNotice,
+}
+
+impl Conn {
+  /// Close the descriptor now, on this thread, without queueing `SocketClosed`: the caller
+  /// reports the closing itself.
+  fn close_now(mut self) {
+    self.closed.armed = false;
+  }
 }
 
 /// Data read ahead of JS.
@@ -166,10 +183,7 @@ impl SocketShared {
   /// Adopt a connected stream (runtime thread: accepted or just connected) and start the
   /// read task.
   pub fn attach(self: &Arc<Self>, stream: TcpStream, closed: DropNotice) {
-    let conn = Arc::new(Conn {
-      stream,
-      _closed: closed,
-    });
+    let conn = Arc::new(Conn { stream, closed });
     *lock(&self.conn) = Some(conn.clone());
     let task = tokio::spawn(read_loop(self.clone(), conn));
     self.add_task(task.abort_handle());
@@ -606,7 +620,11 @@ impl SocketHandle {
   }
 
   /// Close the descriptor (with an RST when `reset`). Returns true when a `SocketClosed` event
-  /// will report the descriptor closed; false when there never was one.
+  /// will report the descriptor closed; false when it is closed already (or there never was
+  /// one), so JS reports the closing by itself.
+  ///
+  /// When no task holds the connection any more (the peer ended it, so the read task is done)
+  /// the descriptor is closed right here, which spares a round trip through the runtime.
   #[napi(catch_unwind)]
   pub fn close(&mut self, reset: bool) -> bool {
     if self.closed {
@@ -619,13 +637,21 @@ impl SocketHandle {
       }
     }
     self.shared.reading.store(false, Ordering::Release);
-    self.conn = None;
-    self.unconnected = None;
+    let conn = self.conn.take().or_else(|| lock(&self.shared.conn).take());
     lock(&self.shared.conn).take();
+    self.unconnected = None;
     for task in lock(&self.shared.tasks).drain(..) {
       task.abort();
     }
-    self.opened
+    match conn.map(Arc::try_unwrap) {
+      Some(Ok(conn)) => {
+        conn.close_now();
+        false
+      }
+      Some(Err(_)) => true,
+      // A connect under way still owns its descriptor and reports its closing.
+      None => self.opened,
+    }
   }
 
   /// Bytes queued in the native outbox, waiting for the kernel.
