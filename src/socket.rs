@@ -342,6 +342,7 @@ async fn flush_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
         out.bufs.clear();
         out.flushing = false;
         let count = std::mem::take(&mut out.requests);
+        surface_read_error(&shared, &conn, errno);
         shared.queue.push(Event::WriteDone {
           id: shared.id,
           errno,
@@ -354,6 +355,50 @@ async fn flush_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
       }
     }
   }
+}
+
+/// After a failed write, report what the read side has first, as libuv does (it handles a
+/// socket's readable events before its writable ones): a peer's reset then reaches JS as
+/// `read ECONNRESET`, the socket is destroyed, and the pending write's callback is cancelled
+/// rather than failed. Only while JS reads; otherwise the write error stands alone.
+///
+/// The failed write has already taken the socket's pending error, so a reset now reads as end
+/// of stream; `write_errno` tells which it really was.
+fn surface_read_error(shared: &Arc<SocketShared>, conn: &Conn, write_errno: i32) {
+  if !shared.reading.load(Ordering::Acquire) {
+    return;
+  }
+  let mut inbox = lock(&shared.inbox);
+  if inbox.eof || inbox.errno != 0 {
+    return;
+  }
+  let sock = SockRef::from(&conn.stream);
+  let mut buf = BytesMut::new();
+  loop {
+    buf.reserve(READ_CHUNK);
+    // A direct `recv`, not tokio's `try_io`: the read task may have consumed the readiness.
+    match sock.recv(buf.spare_capacity_mut()) {
+      Ok(0) if write_errno == -libc::ECONNRESET => {
+        inbox.errno = write_errno;
+        break;
+      }
+      Ok(0) => {
+        inbox.eof = true;
+        break;
+      }
+      Ok(n) => {
+        // SAFETY: `recv` initialised the first `n` bytes of the spare room.
+        unsafe { buf.set_len(buf.len() + n) };
+        inbox.append(&mut buf);
+      }
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+      Err(e) => {
+        inbox.errno = errno_of(&e);
+        break;
+      }
+    }
+  }
+  shared.queue_readable(&mut inbox);
 }
 
 impl Conn {
