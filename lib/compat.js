@@ -16,6 +16,9 @@ module.exports = {
   finalWaitsWhilePending: nodeMajor < 22,
   /** Node 20 tests `maxConnections` for truthiness (0 = no limit); 22+ tests `!= null`. */
   maxConnectionsZeroDropsAll: nodeMajor >= 22,
+  /** When a write completes with an error on a destroyed socket (a write cancelled by the
+   * close: ECANCELED), Node 22+ passes the error to its callback; Node 20 passes null. */
+  cancelledWriteGetsError: nodeMajor >= 22,
   /** The `blockList` option of sockets and servers (with `BlockList.isBlockList`). */
   blockListOption: typeof nodeNet.BlockList?.isBlockList === 'function',
 };

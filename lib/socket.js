@@ -58,6 +58,7 @@ const DEFAULT_IPV6_ADDR = '::';
 const UV_ENOTCONN = -107;
 const UV_EINVAL = -22;
 const UV_ETIMEDOUT = -110;
+const UV_ECANCELED = -125;
 
 let dns; // loaded on first name lookup
 
@@ -606,19 +607,31 @@ function tryReadStart(socket) {
 }
 
 function onWriteDone(socket, errno, count) {
+  // Once the handle is closed, its pending writes count as cancelled (see finishClose).
+  if (!socket._handle) return;
   socket[kLastWriteQueueSize] = 0;
   const callbacks = socket[kWriteCallbacks].splice(0, count);
-  if (socket._handle && socket[kWriteCallbacks].length === 0) socket._handle.setActive(ACTIVE_WRITING, false);
-  for (const cb of callbacks) {
-    if (socket.destroyed) {
-      cb(null);
-    } else if (errno < 0) {
-      cb(errnoException(errno, 'write'));
-    } else {
-      socket._unrefTimer();
-      cb(null);
-    }
+  if (socket[kWriteCallbacks].length === 0) socket._handle.setActive(ACTIVE_WRITING, false);
+  for (const cb of callbacks) completeWrite(socket, cb, errno);
+}
+
+/** A write request's completion, as Node's onWriteComplete reports it. */
+function completeWrite(socket, cb, errno) {
+  if (errno < 0 && (compat.cancelledWriteGetsError || !socket.destroyed)) {
+    cb(errnoException(errno, 'write'));
+  } else if (socket.destroyed) {
+    cb(null);
+  } else {
+    socket._unrefTimer();
+    cb(null);
   }
+}
+
+/** Writes still queued when the handle closes are cancelled, as libuv does on close. */
+function cancelPendingWrites(socket) {
+  const callbacks = socket[kWriteCallbacks];
+  socket[kWriteCallbacks] = [];
+  for (const cb of callbacks) completeWrite(socket, cb, UV_ECANCELED);
 }
 
 function shutdownNow(socket, handle) {
@@ -654,6 +667,7 @@ function onNativeClosed(socket) {
 function finishClose(socket, state) {
   if (state.handle.closed) return;
   state.handle.release();
+  cancelPendingWrites(socket);
   socket.emit('close', state.isException);
 }
 
