@@ -101,7 +101,10 @@ impl Engine {
   pub fn with_runtime<R>(&self, f: impl FnOnce(&IoRuntime) -> R) -> R {
     let mut slot = self.runtime.borrow_mut();
     if slot.is_none() {
-      *slot = Some(IoRuntime::start().expect("cannot start the rsnet I/O thread"));
+      let rt = IoRuntime::start().expect("cannot start the rsnet I/O thread");
+      rt.handle()
+        .spawn(crate::events::deferred_wake(self.queue.clone()));
+      *slot = Some(rt);
     }
     let rt = slot.as_ref().expect("runtime just started");
     let _enter = rt.handle().enter();

@@ -7,8 +7,11 @@
 //! Cross-thread wake-ups cost microseconds each, so one per batch instead of one per event is
 //! what makes many busy sockets cheap.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::Notify;
 
 use crate::socket::SocketShared;
 
@@ -52,6 +55,32 @@ pub struct EventQueue {
   next_id: AtomicU32,
   /// Events are waiting: a lock-free hint for the JS thread while it spins (see `SpinPolicy`).
   pending: AtomicBool,
+  /// Wakes `deferred_wake` on the runtime thread (set once that task runs).
+  deferred: OnceLock<Arc<Notify>>,
+}
+
+thread_local! {
+  /// This thread is an environment's runtime thread.
+  static ON_IO_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Mark the calling thread as a runtime thread (see `EventQueue::push`).
+pub fn mark_io_thread() {
+  ON_IO_THREAD.with(|f| f.set(true));
+}
+
+/// The runtime thread's side of waking JS: one wake-up after all the I/O of a turn.
+///
+/// Sockets that became ready together are handled one task after another in the same turn of
+/// the runtime. Waking JS from the first of them would hand it a batch of one; instead the
+/// first push of a batch notifies this task, which the scheduler runs after the tasks already
+/// queued, so the JS thread is woken once with everything they found.
+pub async fn deferred_wake(queue: Arc<EventQueue>) {
+  let notify = queue.deferred.get_or_init(|| Arc::new(Notify::new())).clone();
+  loop {
+    notify.notified().await;
+    (queue.waker)();
+  }
 }
 
 impl EventQueue {
@@ -65,6 +94,7 @@ impl EventQueue {
       waker,
       next_id: AtomicU32::new(1),
       pending: AtomicBool::new(false),
+      deferred: OnceLock::new(),
     }
   }
 
@@ -88,7 +118,10 @@ impl EventQueue {
     // This is safe against teardown: the runtime thread is joined before the waker's function
     // is released, and the JS thread itself is the one that releases it.
     if wake {
-      (self.waker)();
+      match self.deferred.get() {
+        Some(notify) if ON_IO_THREAD.with(|f| f.get()) => notify.notify_one(),
+        _ => (self.waker)(),
+      }
     }
   }
 
@@ -145,6 +178,35 @@ mod tests {
     assert!(matches!(batch[3], Event::Connected { id: 3 }));
     q.push(Event::SocketClosed { id: 1 });
     assert_eq!(wakes.load(Ordering::SeqCst), 2);
+  }
+
+  #[test]
+  fn pushes_of_one_runtime_turn_wake_js_once() {
+    let (q, wakes) = counting_queue();
+    let rt = crate::runtime::IoRuntime::start().unwrap();
+    rt.handle().spawn(deferred_wake(q.clone()));
+    // Let the wake task register itself.
+    while q.deferred.get().is_none() {
+      std::thread::yield_now();
+    }
+    let q2 = q.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    rt.handle().spawn(async move {
+      for id in 0..5 {
+        q2.push(Event::Connected { id });
+      }
+      tx.send(()).unwrap();
+    });
+    rx.recv().unwrap();
+    let start = std::time::Instant::now();
+    while wakes.load(Ordering::SeqCst) == 0 && start.elapsed() < std::time::Duration::from_secs(5) {
+      std::thread::yield_now();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(wakes.load(Ordering::SeqCst), 1);
+    let mut batch = Vec::new();
+    q.take(&mut batch);
+    assert_eq!(batch.len(), 5);
   }
 
   #[test]
