@@ -6,6 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { compare, Trace, once, settle } = require('./helpers/compare.js');
+const { withPorts, listenOn: listen } = require('./helpers/ports.js');
 
 // Events of a connection attempt, in the order node emits them. 'connectionAttempt*' are the
 // (node >= 20.12) events of the autoSelectFamily machinery, emitted for every attempt.
@@ -21,55 +22,6 @@ const CONNECT_EVENTS = [
   'error',
   'close',
 ];
-
-/**
- * Wrap a scenario so that the ports it registers (in `ports`) are replaced by 'PORT' everywhere
- * in its trace: numbers equal to such a port, and the port inside strings (error messages,
- * 'host:port' lists). Ports differ between the node run and ours.
- */
-function withPorts(fn) {
-  return async (net, t) => {
-    const ports = [];
-    try {
-      return await fn(net, t, ports);
-    } finally {
-      const map = (v) => {
-        if (typeof v === 'number' && ports.includes(v)) return 'PORT';
-        if (typeof v === 'string') {
-          for (const p of ports) v = v.replace(new RegExp(`\\b${p}\\b`, 'g'), 'PORT');
-          return v;
-        }
-        if (Array.isArray(v)) return v.map(map);
-        if (v && typeof v === 'object') {
-          const o = {};
-          for (const k of Object.keys(v)) o[k] = map(v[k]);
-          return o;
-        }
-        return v;
-      };
-      t.entries = t.entries.map(map);
-    }
-  };
-}
-
-/** Listen on port 0 of `host`; register the port; collect the server's connections. */
-async function listen(net, ports, host = '127.0.0.1', options = {}, onConnection) {
-  const server = net.createServer(options);
-  const conns = [];
-  server.on('connection', (c) => {
-    conns.push(c);
-    if (onConnection) onConnection(c);
-  });
-  server.listen(0, host);
-  await once(server, 'listening');
-  const port = server.address().port;
-  ports.push(port);
-  const close = async () => {
-    for (const c of conns) c.destroy();
-    await new Promise((resolve) => server.close(() => resolve()));
-  };
-  return { server, port, conns, close };
-}
 
 /** A port that nothing listens on: listen on port 0, note the port, close the server. */
 async function refusedPort(net, ports) {

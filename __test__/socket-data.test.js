@@ -11,50 +11,11 @@ const test = require('node:test');
 const crypto = require('node:crypto');
 const stream = require('node:stream');
 const { compare, Trace, describe, once, delay, settle } = require('./helpers/compare.js');
-
-/** Replace the ports registered in `ports` by 'PORT' in the trace (they differ between runs). */
-function withPorts(fn) {
-  return async (net, t) => {
-    const ports = [];
-    try {
-      return await fn(net, t, ports);
-    } finally {
-      const map = (v) => {
-        if (typeof v === 'number' && ports.includes(v)) return 'PORT';
-        if (typeof v === 'string') {
-          for (const p of ports) v = v.replace(new RegExp(`\\b${p}\\b`, 'g'), 'PORT');
-          return v;
-        }
-        if (Array.isArray(v)) return v.map(map);
-        if (v && typeof v === 'object') {
-          const o = {};
-          for (const k of Object.keys(v)) o[k] = map(v[k]);
-          return o;
-        }
-        return v;
-      };
-      t.entries = t.entries.map(map);
-    }
-  };
-}
+const { withPorts, listenOn } = require('./helpers/ports.js');
 
 /** A listening server (port 0 on 127.0.0.1) that keeps its connections for cleanup. */
-async function listen(net, ports, options = {}, onConnection) {
-  const server = net.createServer(options);
-  const conns = [];
-  server.on('connection', (c) => {
-    conns.push(c);
-    if (onConnection) onConnection(c);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = server.address().port;
-  ports.push(port);
-  const close = async () => {
-    for (const c of conns) c.destroy();
-    await new Promise((resolve) => server.close(() => resolve()));
-  };
-  return { server, port, conns, close };
+function listen(net, ports, options = {}, onConnection) {
+  return listenOn(net, ports, '127.0.0.1', options, onConnection);
 }
 
 /**

@@ -192,12 +192,17 @@ function errnoException(errno, syscall, original) {
   return ex;
 }
 
+/** " 127.0.0.1:80", " ::1" or "": where an operation failed, for a message. */
+function hostPortDetails(address, port) {
+  if (port && port > 0) return ` ${address}:${port}`;
+  if (address) return ` ${address}`;
+  return '';
+}
+
 /** `connect ECONNREFUSED 127.0.0.1:80`: a failed operation on an address (ExceptionWithHostPort). */
 function exceptionWithHostPort(errno, syscall, address, port, additional) {
   const [code] = uvErrmapGet(errno);
-  let details = '';
-  if (port && port > 0) details = ` ${address}:${port}`;
-  else if (address) details = ` ${address}`;
+  let details = hostPortDetails(address, port);
   if (additional) details += ` - Local (${additional})`;
   const ex = new Error(`${syscall} ${code}${details}`);
   ex.errno = errno;
@@ -212,10 +217,7 @@ function exceptionWithHostPort(errno, syscall, address, port, additional) {
 /** `listen EADDRINUSE: address already in use :::80` (UVExceptionWithHostPort). */
 function uvExceptionWithHostPort(errno, syscall, address, port) {
   const [code, uvmsg] = uvErrmapGet(errno);
-  let details = '';
-  if (port && port > 0) details = ` ${address}:${port}`;
-  else if (address) details = ` ${address}`;
-  const ex = new Error(`${syscall} ${code}: ${uvmsg}${details}`);
+  const ex = new Error(`${syscall} ${code}: ${uvmsg}${hostPortDetails(address, port)}`);
   ex.code = code;
   ex.errno = errno;
   ex.syscall = syscall;

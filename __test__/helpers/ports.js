@@ -1,0 +1,56 @@
+'use strict';
+// Helpers for scenarios whose traces mention ephemeral ports (which differ between the run on
+// node:net and the run on this module).
+
+const { once } = require('./compare');
+
+/**
+ * Wrap a scenario so that the ports it registers (in `ports`) are replaced by 'PORT' everywhere
+ * in its trace: numbers equal to such a port, and the port inside strings (error messages,
+ * 'host:port' lists). Ports differ between the node run and ours.
+ */
+function withPorts(fn) {
+  return async (net, t) => {
+    const ports = [];
+    try {
+      return await fn(net, t, ports);
+    } finally {
+      const map = (v) => {
+        if (typeof v === 'number' && ports.includes(v)) return 'PORT';
+        if (typeof v === 'string') {
+          for (const p of ports) v = v.replace(new RegExp(`\\b${p}\\b`, 'g'), 'PORT');
+          return v;
+        }
+        if (Array.isArray(v)) return v.map(map);
+        if (v && typeof v === 'object') {
+          const o = {};
+          for (const k of Object.keys(v)) o[k] = map(v[k]);
+          return o;
+        }
+        return v;
+      };
+      t.entries = t.entries.map(map);
+    }
+  };
+}
+
+/** Listen on port 0 of `host`; register the port; collect the server's connections. */
+async function listenOn(net, ports, host = '127.0.0.1', options = {}, onConnection) {
+  const server = net.createServer(options);
+  const conns = [];
+  server.on('connection', (c) => {
+    conns.push(c);
+    if (onConnection) onConnection(c);
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  const port = server.address().port;
+  ports.push(port);
+  const close = async () => {
+    for (const c of conns) c.destroy();
+    await new Promise((resolve) => server.close(() => resolve()));
+  };
+  return { server, port, conns, close };
+}
+
+module.exports = { withPorts, listenOn };
