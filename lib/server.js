@@ -16,7 +16,8 @@ const { validateNumber, validatePort, validateBoolean, validateAbortSignal } = r
 const { normalizeArgs, toNumber, isPipeName } = require('./normalize');
 const engine = require('./engine');
 const { EventKind, kOnEvent, ACTIVE_LISTENING } = engine;
-const { Socket, kSetNoDelay, kSetKeepAlive, kSetKeepAliveInitialDelay } = require('./socket');
+const { Socket } = require('./socket');
+const { kSetNoDelay, kSetKeepAlive, kSetKeepAliveInitialDelay, unsupported } = require('./shared');
 const { isIP } = require('./ip');
 const compat = require('./compat');
 const { BlockList } = require('node:net');
@@ -25,12 +26,6 @@ const DEFAULT_IPV4_ADDR = '0.0.0.0';
 const DEFAULT_IPV6_ADDR = '::';
 
 let dns; // loaded on first name lookup
-
-function unsupported(what) {
-  const err = new Error(`${what} is not supported by this module yet`);
-  err.code = 'ERR_RSNET_UNSUPPORTED';
-  return err;
-}
 
 /** `new Server([options][, connectionListener])`, also callable without `new` as in Node. */
 function Server(options, connectionListener) {

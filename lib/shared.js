@@ -1,0 +1,34 @@
+'use strict';
+// What lib/socket.js, lib/connect.js and lib/server.js share: private state keys of a Socket,
+// libuv error numbers they test for, and the error for features not built yet.
+
+/** A Socket's state of a multi-address connect (autoSelectFamily). */
+const kConnectContext = Symbol('kConnectContext');
+/** A Socket's wanted TCP_NODELAY / keep-alive, applied once it is connected. */
+const kSetNoDelay = Symbol('kSetNoDelay');
+const kSetKeepAlive = Symbol('kSetKeepAlive');
+const kSetKeepAliveInitialDelay = Symbol('kSetKeepAliveInitialDelay');
+
+const UV_EINVAL = -22;
+const UV_ENOTCONN = -107;
+const UV_ETIMEDOUT = -110;
+const UV_ECANCELED = -125;
+
+/** A feature of node:net this module does not have yet (see the README's compatibility table). */
+function unsupported(what) {
+  const err = new Error(`${what} is not supported by this module yet`);
+  err.code = 'ERR_RSNET_UNSUPPORTED';
+  return err;
+}
+
+module.exports = {
+  kConnectContext,
+  kSetNoDelay,
+  kSetKeepAlive,
+  kSetKeepAliveInitialDelay,
+  UV_EINVAL,
+  UV_ENOTCONN,
+  UV_ETIMEDOUT,
+  UV_ECANCELED,
+  unsupported,
+};
