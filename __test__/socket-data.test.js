@@ -10,7 +10,7 @@
 const test = require('node:test');
 const crypto = require('node:crypto');
 const stream = require('node:stream');
-const { compare, Trace, describe, once, delay, settle } = require('./helpers/compare.js');
+const { compare, describe, once, delay, settle } = require('./helpers/compare.js');
 const { withPorts, listenOn } = require('./helpers/ports.js');
 
 /** A listening server (port 0 on 127.0.0.1) that keeps its connections for cleanup. */

@@ -52,7 +52,7 @@ function nodeError(Base, code, message) {
   const err = new Base(message);
   // Node names the error "TypeError [CODE]" while the stack is captured, then restores it.
   err.name = `${Base.name} [${code}]`;
-  err.stack; // eslint-disable-line no-unused-expressions
+  err.stack;
   delete err.name;
   err.code = code;
   Error.captureStackTrace(err, nodeError);
