@@ -562,6 +562,15 @@ export function connect(port: number, host?: string, connectionListener?: () => 
 export function connect(port: number, connectionListener?: () => void): Socket;
 /** Connects to an IPC path. Not supported yet: throws `ERR_RSNET_UNSUPPORTED`. */
 export function connect(path: string, connectionListener?: () => void): Socket;
+/**
+ * The shape of `http.Agent#createConnection`, so that `agent.createConnection =
+ * net.connect` type-checks. The callback is added as a 'connect' listener and, as with
+ * node:net, called without arguments (the Agent calls it with the socket itself).
+ */
+export function connect(
+  options: NetConnectOpts,
+  callback?: (err: Error | null, socket: stream.Duplex) => void,
+): Socket;
 
 /**
  * Creates a `Socket` and starts connecting it; `connectionListener` is added once for
@@ -574,6 +583,15 @@ export function createConnection(port: number, host?: string, connectionListener
 export function createConnection(port: number, connectionListener?: () => void): Socket;
 /** Connects to an IPC path. Not supported yet: throws `ERR_RSNET_UNSUPPORTED`. */
 export function createConnection(path: string, connectionListener?: () => void): Socket;
+/**
+ * The shape of `http.Agent#createConnection`, so that `agent.createConnection =
+ * net.createConnection` type-checks. The callback is added as a 'connect' listener and, as with
+ * node:net, called without arguments (the Agent calls it with the socket itself).
+ */
+export function createConnection(
+  options: NetConnectOpts,
+  callback?: (err: Error | null, socket: stream.Duplex) => void,
+): Socket;
 
 /** The process-wide default of the `autoSelectFamily` connect option (initially `true`). */
 export function getDefaultAutoSelectFamily(): boolean;

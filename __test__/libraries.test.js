@@ -24,7 +24,7 @@ test('http: keep-alive agent over our createConnection, server fed by our server
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
     const port = server.address().port;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    agent.createConnection = (opts, cb) => net.createConnection(opts, cb);
+    agent.createConnection = net.createConnection;
     const sockets = new Set();
     for (let i = 0; i < 3; i++) {
       await new Promise((resolve, reject) => {

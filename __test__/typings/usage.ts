@@ -254,16 +254,17 @@ const asNodeOpts: nodeNet.TcpNetConnectOpts = { port: 1 };
 net.connect(asNodeOpts);
 void asNodeSocket;
 
-// http: `createConnection` has to produce a stream.Duplex for a request's options.
-//
-// `http.request({ createConnection: net.createConnection })` does NOT type-check, and it does
-// not with node:net's own createConnection either: http declares the option as
-// `(options: ClientRequestArgs, oncreate: (err, socket) => void) => Duplex`, while
-// createConnection takes `NetConnectOpts` (whose `port` is a required number, where
-// ClientRequestArgs has `port?: number | string | null`) and a zero-argument connect
-// listener (not the two-argument `oncreate`). Making it fit would mean loosening our options
-// below node:net's, so the honest form is a small adapter that maps the request options:
-const createConnection: NonNullable<http.ClientRequestArgs['createConnection']> = (options, _oncreate) =>
+// http: an Agent takes our createConnection as it is (the overload with http's callback shape).
+const agent = new http.Agent({ keepAlive: true });
+agent.createConnection = net.createConnection;
+class RsnetAgent extends http.Agent {}
+RsnetAgent.prototype.createConnection = net.connect;
+http.get({ host: 'localhost', port: 8080, agent: new RsnetAgent({ keepAlive: true }) });
+
+// A request's own `createConnection` option is a plain function type (checked strictly), and
+// http gives it `ClientRequestArgs` (where `port` may be a string or null), which no net
+// `connect` form accepts, node:net's included; a small adapter maps the request options:
+const createConnection: NonNullable<http.ClientRequestArgs['createConnection']> = (options) =>
   net.createConnection({
     host: options.hostname ?? options.host ?? 'localhost',
     port: Number(options.port ?? options.defaultPort ?? 80),
@@ -272,14 +273,6 @@ const createConnection: NonNullable<http.ClientRequestArgs['createConnection']> 
     lookup: options.lookup,
   });
 http.request({ host: 'localhost', port: 8080, path: '/', createConnection });
-
-// The same through an Agent subclass: its createConnection returns our Socket.
-class RsnetAgent extends http.Agent {
-  createConnection(options: http.ClientRequestArgs): stream.Duplex {
-    return createConnection(options, () => {}) ?? net.connect(80);
-  }
-}
-http.get({ host: 'localhost', port: 8080, agent: new RsnetAgent({ keepAlive: true }) });
 
 // --- module functions -----------------------------------------------------------------------
 
