@@ -30,6 +30,7 @@ const {
   kSetNoDelay,
   kSetKeepAlive,
   kSetKeepAliveInitialDelay,
+  kIsPipe,
   UV_EINVAL,
   UV_ETIMEDOUT,
 } = require('./shared');
@@ -199,6 +200,16 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
   return null;
 }
 
+/** Connect to a Unix domain socket (`path`), as Node's internalConnect does for a pipe. */
+function connectPath(self, path) {
+  self._handle.markOpen();
+  self.emit('connectionAttempt', path, undefined, undefined);
+  // Failures come back as a later ConnectFailed event, as libuv reports them.
+  self._handle.native.connectPath(path);
+  self._handle.setActive(ACTIVE_CONNECTING, true);
+  self._handle.request = { address: path, port: undefined, addressType: undefined };
+}
+
 function connectFailure(failed) {
   if (failed.blocked) return failed.blocked;
   return exceptionWithHostPort(failed.err, failed.syscall, failed.address, failed.port, failed.details);
@@ -285,8 +296,11 @@ function onConnectOutcome(self, status) {
   self._sockname = null;
   if (status === 0) {
     self._unrefTimer();
-    if (self[kSetNoDelay]) handle.native.setNoDelay(true);
-    if (self[kSetKeepAlive]) handle.native.setKeepAlive(true, self[kSetKeepAliveInitialDelay]);
+    // A Unix domain socket has neither option (Node's Pipe handle lacks the methods).
+    if (!self[kIsPipe]) {
+      if (self[kSetNoDelay]) handle.native.setNoDelay(true);
+      if (self[kSetKeepAlive]) handle.native.setKeepAlive(true, self[kSetKeepAliveInitialDelay]);
+    }
     self.emit('connect');
     self.emit('ready');
     if (!self.isPaused()) self.read(0);
@@ -303,4 +317,4 @@ function onConnectOutcome(self, status) {
   }
 }
 
-module.exports = { lookupAndConnect, onConnectOutcome };
+module.exports = { lookupAndConnect, connectPath, onConnectOutcome };

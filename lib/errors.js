@@ -170,6 +170,7 @@ const ERR_SOCKET_CONNECTION_TIMEOUT = simple(Error, 'ERR_SOCKET_CONNECTION_TIMEO
 const ERR_INVALID_IP_ADDRESS = (ip) => nodeError(TypeError, 'ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${ip}`);
 const ERR_INVALID_ADDRESS_FAMILY = (family, host, port) =>
   Object.assign(nodeError(RangeError, 'ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${family} ${host}:${port}`), { host, port });
+const ERR_INVALID_HANDLE_TYPE = simple(TypeError, 'ERR_INVALID_HANDLE_TYPE', 'This handle type cannot be sent');
 const ERR_IP_BLOCKED = (ip) => nodeError(Error, 'ERR_IP_BLOCKED', `IP(${ip}) is blocked by net.BlockList`);
 const ERR_INVALID_FD_TYPE = (type) => nodeError(TypeError, 'ERR_INVALID_FD_TYPE', `Unsupported fd type: ${type}`);
 
@@ -255,6 +256,7 @@ module.exports = {
   ERR_INVALID_ADDRESS_FAMILY,
   ERR_INVALID_FD_TYPE,
   ERR_IP_BLOCKED,
+  ERR_INVALID_HANDLE_TYPE,
   errnoException,
   exceptionWithHostPort,
   uvExceptionWithHostPort,

@@ -3,6 +3,7 @@
 // ('listening', 'connection', 'drop', 'error', 'close') and their order.
 
 const EventEmitter = require('node:events');
+const fs = require('node:fs');
 const { getDefaultHighWaterMark } = require('node:stream');
 const {
   ERR_INVALID_ARG_TYPE,
@@ -117,7 +118,18 @@ class ServerPrototype extends EventEmitter {
       }
       return this;
     }
-    if (options.path && isPipeName(options.path)) throw unsupported('Listening on a Unix socket path');
+    // listen(path[, backlog][, cb]) and listen({ path }): a Unix domain socket.
+    if (options.path && isPipeName(options.path)) {
+      if (options.path[0] === '\0' && (options.readableAll || options.writableAll)) {
+        // (Node's message, typo included.)
+        const msg = 'can not set readableAll or writableAllt to true when path is abstract unix socket';
+        throw ERR_INVALID_ARG_VALUE('options', options, msg);
+      }
+      const pipeName = (this._pipeName = options.path);
+      listenPipe(this, pipeName, options.backlog || backlogFromArgs);
+      if (this._handle) setPipeMode(this, pipeName, options);
+      return this;
+    }
     if (!('port' in options || 'path' in options)) {
       throw ERR_INVALID_ARG_VALUE('options', options, 'must have the property "port" or "path"');
     }
@@ -129,10 +141,12 @@ class ServerPrototype extends EventEmitter {
   }
 
   address() {
-    if (this._handle) {
+    if (this._handle && !this._handle.isPipe) {
       const out = this._handle.native.getsockname();
       return out || {};
     }
+    // A Unix socket server reports its path, even after close (as Node does).
+    if (this._pipeName) return this._pipeName;
     return null;
   }
 
@@ -216,7 +230,8 @@ function lookupAndListen(self, port, address, backlog, flags) {
 /** Bind and listen; a failure is emitted as 'error' on the next tick, as Node does. */
 function setupListenHandle(self, address, port, addressType, backlog, flags) {
   const handle = engine.createServerHandle(self);
-  const listen = (addr) => handle.native.listen(addr, port, (backlog || 511) | 0, flags.ipv6Only, flags.reusePort, self.pauseOnConnect);
+  const listen = (addr) =>
+    handle.native.listen(addr, port, (backlog || 511) | 0, flags.ipv6Only, flags.reusePort, self.pauseOnConnect);
   let err;
   if (!address) {
     // The unspecified IPv6 address (dual stack) when IPv6 is available, else IPv4.
@@ -234,6 +249,19 @@ function setupListenHandle(self, address, port, addressType, backlog, flags) {
   } else {
     err = listen(address);
   }
+  finishListen(self, handle, err, address, port, `${addressType}:${address}:${port}`);
+}
+
+/** Listen on a Unix domain socket; Node reports its errors with port -1. */
+function listenPipe(self, path, backlog) {
+  const handle = engine.createServerHandle(self);
+  handle.isPipe = true;
+  const err = handle.native.listenPath(path, (backlog || 511) | 0, self.pauseOnConnect);
+  finishListen(self, handle, err, path, -1, `-1:${path}:-1`);
+}
+
+/** The listening handle becomes the server's, or its error is emitted on the next tick. */
+function finishListen(self, handle, err, address, port, connectionKey) {
   if (err) {
     handle.release();
     process.nextTick(emitErrorNT, self, uvExceptionWithHostPort(err, 'listen', address, port));
@@ -242,9 +270,26 @@ function setupListenHandle(self, address, port, addressType, backlog, flags) {
   self._handle = handle;
   handle.markOpen();
   handle.setActive(ACTIVE_LISTENING, true);
-  self._connectionKey = `${addressType}:${address}:${port}`;
+  self._connectionKey = connectionKey;
   if (self._unref) self.unref();
   process.nextTick(emitListeningNT, self);
+}
+
+/** `readableAll`/`writableAll`: add read/write permission for everyone, as uv_pipe_chmod. */
+function setPipeMode(self, path, options) {
+  let wanted = 0;
+  if (options.readableAll === true) wanted |= 0o444;
+  if (options.writableAll === true) wanted |= 0o222;
+  if (wanted === 0) return;
+  try {
+    const { mode } = fs.statSync(path);
+    if ((mode & wanted) !== wanted) fs.chmodSync(path, (mode | wanted) & 0o7777);
+  } catch (err) {
+    self._handle.native.close();
+    self._handle.release();
+    self._handle = null;
+    throw errnoException(err.errno, 'uv_pipe_chmod');
+  }
 }
 
 function onConnection(self, native) {

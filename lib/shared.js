@@ -8,6 +8,8 @@ const kConnectContext = Symbol('kConnectContext');
 const kSetNoDelay = Symbol('kSetNoDelay');
 const kSetKeepAlive = Symbol('kSetKeepAlive');
 const kSetKeepAliveInitialDelay = Symbol('kSetKeepAliveInitialDelay');
+/** A Socket over a Unix domain socket: no addresses, no TCP options, as Node's Pipe handle. */
+const kIsPipe = Symbol('kIsPipe');
 
 const UV_EINVAL = -22;
 const UV_ENOTCONN = -107;
@@ -26,6 +28,7 @@ module.exports = {
   kSetNoDelay,
   kSetKeepAlive,
   kSetKeepAliveInitialDelay,
+  kIsPipe,
   UV_EINVAL,
   UV_ENOTCONN,
   UV_ETIMEDOUT,

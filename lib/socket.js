@@ -13,6 +13,7 @@ const {
   ERR_OUT_OF_RANGE,
   ERR_SOCKET_CLOSED,
   ERR_SOCKET_CLOSED_BEFORE_CONNECTION,
+  ERR_INVALID_HANDLE_TYPE,
   errnoException,
   genericNodeError,
 } = require('./errors');
@@ -20,6 +21,7 @@ const { BlockList } = require('node:net');
 const {
   validateNumber,
   validateFunction,
+  validateString,
   validateInt32,
   validateAbortSignal,
 } = require('./validators');
@@ -33,11 +35,12 @@ const {
   kSetNoDelay,
   kSetKeepAlive,
   kSetKeepAliveInitialDelay,
+  kIsPipe,
   unsupported,
   UV_ECANCELED,
   UV_ENOTCONN,
 } = require('./shared');
-const { lookupAndConnect, onConnectOutcome } = require('./connect');
+const { lookupAndConnect, connectPath, onConnectOutcome } = require('./connect');
 
 const kTimeout = Symbol('kTimeout');
 const kLastWriteQueueSize = Symbol('kLastWriteQueueSize');
@@ -123,8 +126,10 @@ function Socket(options) {
   this[kConnectContext] = null;
   this[kResetAndClosing] = false;
 
+  this[kIsPipe] = false;
   if (options.handle) {
     this._handle = engine.adoptSocketHandle(options.handle, this);
+    this[kIsPipe] = options.handle.isUnix();
   }
   if (compat.blockListOption && options.blockList) {
     if (!BlockList.isBlockList(options.blockList)) {
@@ -330,11 +335,18 @@ class SocketPrototype extends stream.Duplex {
       this[kCloseState] = null;
       this._undestroy();
     }
-    if (options.path != null) throw unsupported('Connecting to a Unix socket path');
+    const { path } = options;
+    const pipe = !!path;
     if (!this._handle) this._handle = engine.createSocketHandle(this);
+    this[kIsPipe] = pipe;
     this._unrefTimer();
     this.connecting = true;
-    lookupAndConnect(this, options);
+    if (pipe) {
+      validateString(path, 'options.path');
+      connectPath(this, path);
+    } else {
+      lookupAndConnect(this, options);
+    }
     return this;
   }
 
@@ -351,6 +363,7 @@ class SocketPrototype extends stream.Duplex {
 
   resetAndDestroy() {
     if (this._handle) {
+      if (this[kIsPipe]) throw ERR_INVALID_HANDLE_TYPE();
       if (this.connecting) this.once('connect', () => this._reset());
       else this._reset();
     } else {
@@ -414,6 +427,7 @@ class SocketPrototype extends stream.Duplex {
       this[kSetNoDelay] = enable;
       return this;
     }
+    if (this[kIsPipe]) return this;
     if (enable !== this[kSetNoDelay]) {
       this[kSetNoDelay] = enable;
       if (!this.connecting) this._handle.native.setNoDelay(enable);
@@ -429,6 +443,7 @@ class SocketPrototype extends stream.Duplex {
       this[kSetKeepAliveInitialDelay] = initialDelay;
       return this;
     }
+    if (this[kIsPipe]) return this;
     if (enable !== this[kSetKeepAlive] || (enable && this[kSetKeepAliveInitialDelay] !== initialDelay)) {
       this[kSetKeepAlive] = enable;
       this[kSetKeepAliveInitialDelay] = initialDelay;
@@ -442,7 +457,7 @@ class SocketPrototype extends stream.Duplex {
   }
 
   _getpeername() {
-    if (!this._handle || this.connecting) return this._peername || {};
+    if (!this._handle || this[kIsPipe] || this.connecting) return this._peername || {};
     if (!this._peername) {
       const out = this._handle.native.getpeername();
       if (!out) return {};
@@ -452,7 +467,7 @@ class SocketPrototype extends stream.Duplex {
   }
 
   _getsockname() {
-    if (!this._handle) return {};
+    if (!this._handle || this[kIsPipe]) return {};
     if (!this._sockname) {
       const out = this._handle.native.getsockname();
       if (!out) return {};

@@ -191,13 +191,15 @@ mod tests {
     }
     let q2 = q.clone();
     let (tx, rx) = std::sync::mpsc::channel();
+    let w2 = wakes.clone();
     rt.handle().spawn(async move {
       for id in 0..5 {
         q2.push(Event::Connected { id });
       }
-      tx.send(()).unwrap();
+      // Not woken yet: the wake-up waits for the end of this turn.
+      tx.send(w2.load(Ordering::SeqCst)).unwrap();
     });
-    rx.recv().unwrap();
+    assert_eq!(rx.recv().unwrap(), 0, "JS was woken before the turn ended");
     let start = std::time::Instant::now();
     while wakes.load(Ordering::SeqCst) == 0 && start.elapsed() < std::time::Duration::from_secs(5) {
       std::thread::yield_now();

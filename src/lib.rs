@@ -11,6 +11,7 @@
 //! - [`spin`]: when the JS thread waits briefly for the next batch instead of sleeping.
 //! - [`socket`]: `SocketHandle`: connect, read task, direct writes, shutdown, options.
 //! - [`server`]: `ServerHandle`: bind, listen, accept loop, close.
+//! - [`stream`]: a connected TCP or Unix domain socket, read and written the same way.
 //! - [`error`]: `io::Error` -> libuv-style negative errno (JS builds the `Error`).
 
 pub mod engine;
@@ -20,3 +21,4 @@ pub mod runtime;
 pub mod server;
 pub mod socket;
 pub mod spin;
+pub mod stream;

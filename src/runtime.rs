@@ -6,7 +6,9 @@
 //! `shutdown` wakes the thread, which drops the runtime and with it every task and socket.
 
 use std::io;
+use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use tokio::runtime::{Builder, Handle};
 use tokio::sync::oneshot;
@@ -19,7 +21,13 @@ pub struct IoRuntime {
   stop: Option<oneshot::Sender<()>>,
   /// Joined on shutdown so no task outlives the environment.
   thread: Option<JoinHandle<()>>,
+  /// Signalled by the thread when it has dropped the runtime.
+  done: mpsc::Receiver<()>,
 }
+
+/// How long teardown waits for the runtime thread before leaving it behind: a thread stuck in
+/// a syscall must not hang the exit of the process or of a worker.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(2);
 
 impl IoRuntime {
   /// Start the runtime thread.
@@ -27,17 +35,21 @@ impl IoRuntime {
     let rt = Builder::new_current_thread().enable_io().enable_time().build()?;
     let handle = rt.handle().clone();
     let (stop, stopped) = oneshot::channel::<()>();
+    let (finished, done) = mpsc::channel::<()>();
     let thread = thread::Builder::new().name("rsnet-io".into()).spawn(move || {
+      crate::events::mark_io_thread();
       rt.block_on(async {
         let _ = stopped.await;
       });
       // Dropping the runtime drops every task, which closes every socket it owned.
       drop(rt);
+      let _ = finished.send(());
     })?;
     Ok(IoRuntime {
       handle,
       stop: Some(stop),
       thread: Some(thread),
+      done,
     })
   }
 
@@ -51,7 +63,9 @@ impl IoRuntime {
       let _ = stop.send(());
     }
     if let Some(thread) = self.thread.take() {
-      let _ = thread.join();
+      if self.done.recv_timeout(SHUTDOWN_WAIT).is_ok() {
+        let _ = thread.join();
+      }
     }
   }
 }

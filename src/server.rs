@@ -13,14 +13,15 @@ use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use socket2::{Domain, Socket, Type};
-use tokio::net::TcpListener;
+use socket2::{Domain, SockAddr, Socket, Type};
+use tokio::net::{TcpListener, UnixListener};
 use tokio::task::AbortHandle;
 
 use crate::engine::with_engine;
 use crate::error::errno_of;
 use crate::events::{Event, EventQueue};
 use crate::socket::{socket_addr, SocketName, SocketShared};
+use crate::stream::Stream;
 
 /// The native half of a `net.Server`.
 #[napi]
@@ -33,6 +34,25 @@ pub struct ServerHandle {
   local: Option<std::net::SocketAddr>,
   /// The listening descriptor (owned by the accept task), to stop listening synchronously.
   fd: Option<RawFd>,
+  /// The socket file this server created, removed on close (as libuv does).
+  unlink_on_close: Option<String>,
+  /// Listening on a Unix domain socket.
+  unix: bool,
+}
+
+/// A listening socket, registered with the runtime.
+enum Listener {
+  Tcp(TcpListener),
+  Unix(UnixListener),
+}
+
+impl Listener {
+  async fn accept(&self) -> io::Result<Stream> {
+    Ok(match self {
+      Listener::Tcp(l) => Stream::Tcp(l.accept().await?.0),
+      Listener::Unix(l) => Stream::Unix(l.accept().await?.0),
+    })
+  }
 }
 
 /// Create, configure, bind and listen (all synchronous, JS thread).
@@ -57,10 +77,10 @@ fn bind_listen(
   Ok(socket)
 }
 
-async fn accept_loop(server: u32, queue: Arc<EventQueue>, listener: TcpListener, pause_on_connect: bool) {
+async fn accept_loop(server: u32, queue: Arc<EventQueue>, listener: Listener, pause_on_connect: bool) {
   loop {
     match listener.accept().await {
-      Ok((stream, _peer)) => {
+      Ok(stream) => {
         let socket = SocketShared::new(queue.clone(), !pause_on_connect);
         let notice = socket.closed_notice();
         socket.attach(stream, notice);
@@ -90,6 +110,8 @@ impl ServerHandle {
         task: None,
         local: None,
         fd: None,
+        unlink_on_close: None,
+        unix: false,
       }
     })
   }
@@ -121,23 +143,78 @@ impl ServerHandle {
         Err(e) => return errno_of(&e),
       };
     let local = socket.local_addr().ok().and_then(|a| a.as_socket());
-    let std_listener: std::net::TcpListener = socket.into();
-    let fd = std_listener.as_raw_fd();
+    let started = self.start_accepting(pause_on_connect, || {
+      Ok(Listener::Tcp(TcpListener::from_std(socket.into())?))
+    });
+    if started == 0 {
+      self.local = local;
+    }
+    started
+  }
+
+  /// Bind a Unix domain socket at `path` (a Linux abstract name when it starts with NUL) and
+  /// listen; 0 or a negative errno.
+  #[napi(catch_unwind)]
+  pub fn listen_path(&mut self, path: String, backlog: i32, pause_on_connect: bool) -> i32 {
+    if self.task.is_some() {
+      return -libc::EINVAL;
+    }
+    let bound = (|| {
+      let addr = SockAddr::unix(&path)?;
+      let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+      socket.set_nonblocking(true)?;
+      socket.bind(&addr)?;
+      Ok::<_, io::Error>(socket)
+    })();
+    let socket = match bound {
+      Ok(s) => s,
+      Err(e) => return errno_of(&e),
+    };
+    let abstract_name = path.starts_with('\0');
+    if let Err(e) = socket.listen(backlog) {
+      if !abstract_name {
+        let _ = std::fs::remove_file(&path);
+      }
+      return errno_of(&e);
+    }
+    let started = self.start_accepting(pause_on_connect, || {
+      let std: std::os::unix::net::UnixListener = std::os::fd::OwnedFd::from(socket).into();
+      Ok(Listener::Unix(UnixListener::from_std(std)?))
+    });
+    if started == 0 {
+      self.unix = true;
+      if !abstract_name {
+        self.unlink_on_close = Some(path);
+      }
+    }
+    started
+  }
+}
+
+impl ServerHandle {
+  /// Register a bound, listening socket with the runtime and start its accept task.
+  fn start_accepting(
+    &mut self,
+    pause_on_connect: bool,
+    listener: impl FnOnce() -> io::Result<Listener>,
+  ) -> i32 {
     let (id, queue) = (self.id, self.queue.clone());
     let started = with_engine(|e| {
       e.with_runtime(|rt| {
-        let listener = TcpListener::from_std(std_listener)?;
-        Ok::<_, io::Error>(
-          rt.handle()
-            .spawn(accept_loop(id, queue, listener, pause_on_connect))
-            .abort_handle(),
-        )
+        let listener = listener()?;
+        let fd = match &listener {
+          Listener::Tcp(l) => l.as_raw_fd(),
+          Listener::Unix(l) => l.as_raw_fd(),
+        };
+        let task = rt
+          .handle()
+          .spawn(accept_loop(id, queue, listener, pause_on_connect));
+        Ok::<_, io::Error>((task.abort_handle(), fd))
       })
     });
     match started {
-      Ok(Ok(task)) => {
+      Ok(Ok((task, fd))) => {
         self.task = Some(task);
-        self.local = local;
         self.fd = Some(fd);
         0
       }
@@ -145,7 +222,10 @@ impl ServerHandle {
       Err(_) => -libc::EINVAL,
     }
   }
+}
 
+#[napi]
+impl ServerHandle {
   /// The listening descriptor, or -1 when not listening.
   #[napi(catch_unwind)]
   pub fn fd(&self) -> i32 {
@@ -167,8 +247,15 @@ impl ServerHandle {
   pub fn close(&mut self) -> bool {
     self.local = None;
     if let Some(fd) = self.fd.take() {
-      // SAFETY: the descriptor stays open until the task, aborted just below, is dropped.
-      unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+      if !self.unix {
+        // SAFETY: the descriptor stays open until the task, aborted just below, is dropped.
+        unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
+      }
+    }
+    // A Unix socket stops being reachable when its file goes; (a shut down Unix listener can
+    // make `accept` block on some kernels, so it is not shut down).
+    if let Some(path) = self.unlink_on_close.take() {
+      let _ = std::fs::remove_file(path);
     }
     match self.task.take() {
       Some(task) => {

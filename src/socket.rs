@@ -25,8 +25,10 @@ use std::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use socket2::{Domain, SockRef, Socket, TcpKeepalive, Type};
-use tokio::net::TcpStream;
+use socket2::{Domain, SockAddr, SockRef, Socket, TcpKeepalive, Type};
+use tokio::net::{TcpStream, UnixStream};
+
+use crate::stream::Stream;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
@@ -79,7 +81,7 @@ impl Drop for DropNotice {
 /// A connected descriptor. Dropping the last reference closes it and queues `SocketClosed`.
 pub struct Conn {
   /// Declared before `closed` so the descriptor is closed before the notice is queued.
-  pub stream: TcpStream,
+  pub stream: Stream,
   closed: DropNotice,
 }
 
@@ -182,7 +184,7 @@ impl SocketShared {
 
   /// Adopt a connected stream (runtime thread: accepted or just connected) and start the
   /// read task.
-  pub fn attach(self: &Arc<Self>, stream: TcpStream, closed: DropNotice) {
+  pub fn attach(self: &Arc<Self>, stream: Stream, closed: DropNotice) {
     let conn = Arc::new(Conn { stream, closed });
     *lock(&self.conn) = Some(conn.clone());
     let task = tokio::spawn(read_loop(self.clone(), conn));
@@ -277,7 +279,7 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
 /// (by answering `WouldBlock` to tokio's `try_io`), which spares the `recv` that would only
 /// return `EAGAIN`. Edge-triggered epoll reports the next data as a new event, so nothing is
 /// missed.
-fn read_some(stream: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
+fn read_some(stream: &Stream, buf: &mut BytesMut) -> io::Result<usize> {
   let mut nread = 0;
   let result = stream.try_io(tokio::io::Interest::READABLE, || {
     let spare = buf.spare_capacity_mut();
@@ -447,7 +449,74 @@ pub struct SocketHandle {
   closed: bool,
 }
 
+/// A connect syscall made on the JS thread, waiting to complete.
+enum Pending {
+  Tcp(std::net::TcpStream),
+  Unix(std::os::unix::net::UnixStream),
+}
+
+impl Pending {
+  /// Register with the runtime's reactor (runtime thread).
+  fn into_stream(self) -> io::Result<Stream> {
+    Ok(match self {
+      Pending::Tcp(s) => Stream::Tcp(TcpStream::from_std(s)?),
+      Pending::Unix(s) => Stream::Unix(UnixStream::from_std(s)?),
+    })
+  }
+}
+
+/// A non-blocking connect: done, or under way.
+fn start_connect(socket: &Socket, addr: &SockAddr) -> io::Result<()> {
+  match socket.connect(addr) {
+    Ok(()) => Ok(()),
+    Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(()),
+    Err(e) => Err(e),
+  }
+}
+
 impl SocketHandle {
+  /// Wait on the runtime for a connect started on the JS thread; `Connected` or
+  /// `ConnectFailed` follows.
+  fn await_connection(&mut self, pending: Pending) -> i32 {
+    self.opened = true;
+    let shared = self.shared.clone();
+    // Closing before the connection exists still reports the descriptor closed.
+    let notice = shared.closed_notice();
+    let task = with_engine(|e| {
+      e.spawn(async move {
+        let _guard = PanicGuard(&shared);
+        let outcome = async {
+          let stream = pending.into_stream()?;
+          stream.writable().await?;
+          if let Some(e) = stream.take_error()? {
+            return Err(e);
+          }
+          Ok(stream)
+        }
+        .await;
+        match outcome {
+          Ok(stream) => {
+            shared.attach(stream, notice);
+            shared.queue.push(Event::Connected { id: shared.id });
+          }
+          Err(e) => {
+            shared.queue.push(Event::ConnectFailed {
+              id: shared.id,
+              errno: errno_of(&e),
+            });
+          }
+        }
+      })
+    });
+    match task {
+      Ok(t) => {
+        self.shared.add_task(t);
+        0
+      }
+      Err(_) => -libc::EINVAL,
+    }
+  }
+
   /// Wrap an accepted connection (JS thread, when the `Connection` event is dispatched).
   pub fn accepted(shared: Arc<SocketShared>) -> Self {
     let conn = shared.conn();
@@ -565,54 +634,42 @@ impl SocketHandle {
           s
         }
       };
-      match socket.connect(&addr.into()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) => return Err(e),
-      }
-      Ok::<_, io::Error>(std::net::TcpStream::from(socket))
+      start_connect(&socket, &addr.into())?;
+      Ok::<_, io::Error>(Pending::Tcp(socket.into()))
     })();
-    let std_stream = match result {
-      Ok(s) => s,
-      Err(e) => return errno_of(&e),
-    };
-    self.opened = true;
-    let shared = self.shared.clone();
-    // Closing before the connection exists still reports the descriptor closed.
-    let notice = shared.closed_notice();
-    let task = with_engine(|e| {
-      e.spawn(async move {
-        let _guard = PanicGuard(&shared);
-        let outcome = async {
-          let stream = TcpStream::from_std(std_stream)?;
-          stream.writable().await?;
-          if let Some(e) = stream.take_error()? {
-            return Err(e);
-          }
-          Ok(stream)
-        }
-        .await;
-        match outcome {
-          Ok(stream) => {
-            shared.attach(stream, notice);
-            shared.queue.push(Event::Connected { id: shared.id });
-          }
-          Err(e) => {
-            shared.queue.push(Event::ConnectFailed {
-              id: shared.id,
-              errno: errno_of(&e),
-            });
-          }
-        }
-      })
-    });
-    match task {
-      Ok(t) => {
-        self.shared.add_task(t);
+    match result {
+      Ok(pending) => self.await_connection(pending),
+      Err(e) => errno_of(&e),
+    }
+  }
+
+  /// Start connecting to a Unix domain socket (a path, or a Linux abstract name starting with
+  /// NUL). As with libuv, every failure is reported by a later `ConnectFailed`, never at once.
+  #[napi(catch_unwind)]
+  pub fn connect_path(&mut self, path: String) -> i32 {
+    let result = (|| {
+      let addr = SockAddr::unix(&path)?;
+      let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+      socket.set_nonblocking(true)?;
+      start_connect(&socket, &addr)?;
+      Ok::<_, io::Error>(Pending::Unix(std::os::fd::OwnedFd::from(socket).into()))
+    })();
+    match result {
+      Ok(pending) => self.await_connection(pending),
+      Err(e) => {
+        self.shared.queue.push(Event::ConnectFailed {
+          id: self.shared.id,
+          errno: errno_of(&e),
+        });
         0
       }
-      Err(_) => -libc::EINVAL,
     }
+  }
+
+  /// Whether this is a Unix domain socket (JS gives such sockets no addresses, as Node does).
+  #[napi(catch_unwind)]
+  pub fn is_unix(&mut self) -> bool {
+    self.conn().is_some_and(|c| matches!(c.stream, Stream::Unix(_)))
   }
 
   /// Let the read task deliver data.
@@ -714,7 +771,7 @@ impl SocketHandle {
   #[napi(catch_unwind)]
   pub fn set_no_delay(&mut self, enable: bool) -> i32 {
     match self.conn() {
-      Some(c) => match c.stream.set_nodelay(enable) {
+      Some(c) => match c.stream.tcp().map_or(Ok(()), |t| t.set_nodelay(enable)) {
         Ok(()) => 0,
         Err(e) => errno_of(&e),
       },
@@ -759,12 +816,12 @@ impl SocketHandle {
     if let Some(s) = &self.unconnected {
       return s.local_addr().ok()?.as_socket().map(SocketName::from);
     }
-    self.conn()?.stream.local_addr().ok().map(SocketName::from)
+    self.conn()?.stream.local_addr().map(SocketName::from)
   }
 
   #[napi(catch_unwind)]
   pub fn getpeername(&mut self) -> Option<SocketName> {
-    self.conn()?.stream.peer_addr().ok().map(SocketName::from)
+    self.conn()?.stream.peer_addr().map(SocketName::from)
   }
 }
 
@@ -833,7 +890,7 @@ mod tests {
     let shared = SocketShared::new(queue.clone(), reading);
     let _enter = rt.handle().enter();
     let notice = shared.closed_notice();
-    shared.attach(TcpStream::from_std(ours).unwrap(), notice);
+    shared.attach(Stream::Tcp(TcpStream::from_std(ours).unwrap()), notice);
     (shared, peer)
   }
 
