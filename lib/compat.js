@@ -19,6 +19,14 @@ module.exports = {
   /** When a write completes with an error on a destroyed socket (a write cancelled by the
    * close: ECANCELED), Node 22+ passes the error to its callback; Node 20 passes null. */
   cancelledWriteGetsError: nodeMajor >= 22,
+  /** A Unix socket path longer than sun_path (108 bytes): Node 20 and 22 cut it to fit,
+   * Node 24 refuses it with EINVAL. */
+  truncatesLongUnixPaths: nodeMajor < 24,
+  /** ...and Node 22 removes the cut name on close (Node 20 tries the full one, which fails). */
+  unlinksTruncatedUnixPath: nodeMajor === 22,
+  /** `readableAll`/`writableAll`: Node 20 adds the permission bits to the file's mode, Node 22+
+   * sets the mode to exactly those bits. */
+  pipeModeIsExact: nodeMajor >= 22,
   /** The `blockList` option of sockets and servers (with `BlockList.isBlockList`). */
   blockListOption: typeof nodeNet.BlockList?.isBlockList === 'function',
 };

@@ -37,6 +37,8 @@ const {
 
 const DEFAULT_IPV4_ADDR = '0.0.0.0';
 const DEFAULT_IPV6_ADDR = '::';
+/** Bytes in sockaddr_un.sun_path on Linux. */
+const SUN_PATH_LEN = 108;
 
 let dns; // loaded on first name lookup
 
@@ -204,8 +206,14 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
 function connectPath(self, path) {
   self._handle.markOpen();
   self.emit('connectionAttempt', path, undefined, undefined);
+  // Node 24 refuses a name longer than sun_path at once (older versions cut it to fit).
+  if (!compat.truncatesLongUnixPaths && Buffer.byteLength(path) > SUN_PATH_LEN) {
+    // (Node's details come from the empty sockname of a Unix socket, quirk included.)
+    self.destroy(exceptionWithHostPort(UV_EINVAL, 'connect', path, undefined, 'undefined:undefined'));
+    return;
+  }
   // Failures come back as a later ConnectFailed event, as libuv reports them.
-  self._handle.native.connectPath(path);
+  self._handle.native.connectPath(path, compat.truncatesLongUnixPaths);
   self._handle.setActive(ACTIVE_CONNECTING, true);
   self._handle.request = { address: path, port: undefined, addressType: undefined };
 }

@@ -256,7 +256,13 @@ function setupListenHandle(self, address, port, addressType, backlog, flags) {
 function listenPipe(self, path, backlog) {
   const handle = engine.createServerHandle(self);
   handle.isPipe = true;
-  const err = handle.native.listenPath(path, (backlog || 511) | 0, self.pauseOnConnect);
+  const err = handle.native.listenPath(
+    path,
+    (backlog || 511) | 0,
+    self.pauseOnConnect,
+    compat.truncatesLongUnixPaths,
+    compat.unlinksTruncatedUnixPath,
+  );
   finishListen(self, handle, err, path, -1, `-1:${path}:-1`);
 }
 
@@ -282,8 +288,12 @@ function setPipeMode(self, path, options) {
   if (options.writableAll === true) wanted |= 0o222;
   if (wanted === 0) return;
   try {
-    const { mode } = fs.statSync(path);
-    if ((mode & wanted) !== wanted) fs.chmodSync(path, (mode | wanted) & 0o7777);
+    if (compat.pipeModeIsExact) {
+      fs.chmodSync(path, wanted);
+    } else {
+      const { mode } = fs.statSync(path);
+      if ((mode & wanted) !== wanted) fs.chmodSync(path, (mode | wanted) & 0o7777);
+    }
   } catch (err) {
     self._handle.native.close();
     self._handle.release();

@@ -64,6 +64,9 @@ pub struct Engine {
   queue: Arc<EventQueue>,
   /// Started by the first handle that does I/O.
   runtime: RefCell<Option<IoRuntime>>,
+  /// Socket files of listening Unix servers, removed when they close or when the environment
+  /// goes away (as libuv removes them when Node closes its handles at exit).
+  socket_files: RefCell<Vec<std::path::PathBuf>>,
 }
 
 thread_local! {
@@ -111,10 +114,27 @@ impl Engine {
     f(rt)
   }
 
+  /// A listening Unix server created the socket file at `path`.
+  pub fn own_socket_file(&self, path: &std::path::Path) {
+    self.socket_files.borrow_mut().push(path.to_owned());
+  }
+
+  /// Remove a socket file created by this environment (its server closed).
+  pub fn release_socket_file(&self, path: &std::path::Path) {
+    let mut files = self.socket_files.borrow_mut();
+    if let Some(i) = files.iter().position(|p| p == path) {
+      files.swap_remove(i);
+      let _ = std::fs::remove_file(path);
+    }
+  }
+
   fn shutdown(&self) {
     self.queue.close();
     if let Some(mut rt) = self.runtime.borrow_mut().take() {
       rt.shutdown();
+    }
+    for path in self.socket_files.borrow_mut().drain(..) {
+      let _ = std::fs::remove_file(path);
     }
   }
 }
@@ -175,6 +195,7 @@ pub fn init_engine(env: Env, dispatch: Function<'_, Array, ()>) -> Result<()> {
     tsfn: Tsfn(tsfn),
     queue,
     runtime: RefCell::new(None),
+    socket_files: RefCell::new(Vec::new()),
   });
   ENGINE.with(|e| *e.borrow_mut() = Some(engine));
   // SAFETY: the hook runs on this thread when the environment is torn down.

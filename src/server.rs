@@ -8,12 +8,13 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, Socket, Type};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::task::AbortHandle;
 
@@ -21,7 +22,7 @@ use crate::engine::with_engine;
 use crate::error::errno_of;
 use crate::events::{Event, EventQueue};
 use crate::socket::{socket_addr, SocketName, SocketShared};
-use crate::stream::Stream;
+use crate::stream::{unix_addr, Stream};
 
 /// The native half of a `net.Server`.
 #[napi]
@@ -35,7 +36,7 @@ pub struct ServerHandle {
   /// The listening descriptor (owned by the accept task), to stop listening synchronously.
   fd: Option<RawFd>,
   /// The socket file this server created, removed on close (as libuv does).
-  unlink_on_close: Option<String>,
+  unlink_on_close: Option<std::path::PathBuf>,
   /// Listening on a Unix domain socket.
   unix: bool,
 }
@@ -152,15 +153,22 @@ impl ServerHandle {
     started
   }
 
-  /// Bind a Unix domain socket at `path` (a Linux abstract name when it starts with NUL) and
-  /// listen; 0 or a negative errno.
+  /// Bind a Unix domain socket at `path` (a Linux abstract name when it starts with NUL; see
+  /// `unix_addr` for `truncate_long`) and listen; 0 or a negative errno.
   #[napi(catch_unwind)]
-  pub fn listen_path(&mut self, path: String, backlog: i32, pause_on_connect: bool) -> i32 {
+  pub fn listen_path(
+    &mut self,
+    path: String,
+    backlog: i32,
+    pause_on_connect: bool,
+    truncate_long: bool,
+    unlink_truncated: bool,
+  ) -> i32 {
     if self.task.is_some() {
       return -libc::EINVAL;
     }
     let bound = (|| {
-      let addr = SockAddr::unix(&path)?;
+      let addr = unix_addr(&path, truncate_long)?;
       let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
       socket.set_nonblocking(true)?;
       socket.bind(&addr)?;
@@ -168,6 +176,8 @@ impl ServerHandle {
     })();
     let socket = match bound {
       Ok(s) => s,
+      // libuv reports a missing directory as EACCES (as on Windows); Node shows that.
+      Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return -libc::EACCES,
       Err(e) => return errno_of(&e),
     };
     let abstract_name = path.starts_with('\0');
@@ -184,7 +194,14 @@ impl ServerHandle {
     if started == 0 {
       self.unix = true;
       if !abstract_name {
-        self.unlink_on_close = Some(path);
+        // The file that close removes: the name as given, or (Node 22) as cut to fit.
+        let file = if unlink_truncated && path.len() > crate::stream::SUN_PATH_LEN {
+          std::ffi::OsStr::from_bytes(&path.as_bytes()[..crate::stream::SUN_PATH_LEN]).into()
+        } else {
+          std::path::PathBuf::from(&path)
+        };
+        let _ = with_engine(|e| e.own_socket_file(&file));
+        self.unlink_on_close = Some(file);
       }
     }
     started
@@ -247,15 +264,21 @@ impl ServerHandle {
   pub fn close(&mut self) -> bool {
     self.local = None;
     if let Some(fd) = self.fd.take() {
-      if !self.unix {
+      if self.unix {
+        // Close the listening socket now by putting an unbound socket in its place (a shut
+        // down Unix listener can make `accept` block on some kernels). The accept task, aborted
+        // below, then only closes the stand-in.
+        if let Ok(stand_in) = Socket::new(Domain::UNIX, Type::STREAM, None) {
+          // SAFETY: `fd` stays open until the task is dropped; dup2 replaces it atomically.
+          unsafe { libc::dup2(stand_in.as_raw_fd(), fd) };
+        }
+      } else {
         // SAFETY: the descriptor stays open until the task, aborted just below, is dropped.
         unsafe { libc::shutdown(fd, libc::SHUT_RDWR) };
       }
     }
-    // A Unix socket stops being reachable when its file goes; (a shut down Unix listener can
-    // make `accept` block on some kernels, so it is not shut down).
     if let Some(path) = self.unlink_on_close.take() {
-      let _ = std::fs::remove_file(path);
+      let _ = with_engine(|e| e.release_socket_file(&path));
     }
     match self.task.take() {
       Some(task) => {

@@ -644,11 +644,12 @@ impl SocketHandle {
   }
 
   /// Start connecting to a Unix domain socket (a path, or a Linux abstract name starting with
-  /// NUL). As with libuv, every failure is reported by a later `ConnectFailed`, never at once.
+  /// NUL; see `unix_addr` for `truncate_long`). As with libuv, every failure is reported by a
+  /// later `ConnectFailed`, never at once.
   #[napi(catch_unwind)]
-  pub fn connect_path(&mut self, path: String) -> i32 {
+  pub fn connect_path(&mut self, path: String, truncate_long: bool) -> i32 {
     let result = (|| {
-      let addr = SockAddr::unix(&path)?;
+      let addr = crate::stream::unix_addr(&path, truncate_long)?;
       let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
       socket.set_nonblocking(true)?;
       start_connect(&socket, &addr)?;

@@ -8,6 +8,7 @@ use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
+use socket2::SockAddr;
 use tokio::io::Interest;
 use tokio::net::{TcpStream, UnixStream};
 
@@ -82,5 +83,65 @@ impl AsFd for Stream {
 impl AsRawFd for Stream {
   fn as_raw_fd(&self) -> RawFd {
     self.as_fd().as_raw_fd()
+  }
+}
+
+/// Bytes in `sockaddr_un.sun_path` on Linux.
+pub const SUN_PATH_LEN: usize = 108;
+
+/// The address of a Unix domain socket: a path, or a Linux abstract name (leading NUL).
+///
+/// A name may fill `sun_path` completely (no terminating NUL), as libuv allows. A longer one is
+/// cut to fit when `truncate` (what Node 20 and 22 do) or refused with `EINVAL` (Node 24).
+pub fn unix_addr(path: &str, truncate: bool) -> io::Result<SockAddr> {
+  let mut bytes = path.as_bytes();
+  if bytes.len() > SUN_PATH_LEN {
+    if !truncate {
+      return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    bytes = &bytes[..SUN_PATH_LEN];
+  }
+  // SAFETY: `init` fills a zeroed storage as a `sockaddr_un` and reports its length.
+  let (_, addr) = unsafe {
+    SockAddr::try_init(|storage, len| {
+      let un = &mut *(storage as *mut libc::sockaddr_un);
+      un.sun_family = libc::AF_UNIX as libc::sa_family_t;
+      std::ptr::copy_nonoverlapping(bytes.as_ptr(), un.sun_path.as_mut_ptr().cast::<u8>(), bytes.len());
+      let offset = std::mem::offset_of!(libc::sockaddr_un, sun_path);
+      // A path is NUL-terminated when there is room; an abstract name never is.
+      let nul = usize::from(!bytes.is_empty() && bytes[0] != 0 && bytes.len() < SUN_PATH_LEN);
+      *len = (offset + bytes.len() + nul) as libc::socklen_t;
+      Ok(())
+    })?
+  };
+  Ok(addr)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn unix_addresses_fill_sun_path_and_long_ones_follow_the_mode() {
+    let offset = std::mem::offset_of!(libc::sockaddr_un, sun_path);
+    assert_eq!(
+      unix_addr("/tmp/x.sock", false).unwrap().len() as usize,
+      offset + 12
+    );
+    let full = "a".repeat(SUN_PATH_LEN);
+    assert_eq!(
+      unix_addr(&full, false).unwrap().len() as usize,
+      offset + SUN_PATH_LEN
+    );
+    let long = "a".repeat(SUN_PATH_LEN + 5);
+    assert_eq!(
+      unix_addr(&long, false).unwrap_err().raw_os_error(),
+      Some(libc::EINVAL)
+    );
+    assert_eq!(
+      unix_addr(&long, true).unwrap().len() as usize,
+      offset + SUN_PATH_LEN
+    );
+    assert_eq!(unix_addr("\0abstract", false).unwrap().len() as usize, offset + 9);
   }
 }
