@@ -110,7 +110,11 @@ class ServerPrototype extends EventEmitter {
       validatePort(options.port, 'options.port');
       const backlog = options.backlog || backlogFromArgs;
       if (options.reusePort != null) validateBoolean(options.reusePort, 'options.reusePort');
-      const flags = { ipv6Only: Boolean(options.ipv6Only), reusePort: options.reusePort === true };
+      // In a cluster worker, Node shares one listening handle through the primary; this
+      // module's handles cannot travel over the IPC channel, so each worker listens itself
+      // with SO_REUSEPORT and the kernel spreads connections (unless `exclusive`).
+      const reusePort = options.reusePort === true || (isClusterWorker() && !options.exclusive);
+      const flags = { ipv6Only: Boolean(options.ipv6Only), reusePort };
       if (options.host) {
         lookupAndListen(this, options.port | 0, options.host, backlog, flags);
       } else {
@@ -199,6 +203,12 @@ class ServerPrototype extends EventEmitter {
       this.close((err) => (err ? reject(err) : resolve()));
     });
   }
+}
+
+let cluster; // loaded on first listen, as Node does
+function isClusterWorker() {
+  cluster ??= require('node:cluster');
+  return cluster.isWorker;
 }
 
 function emitCloseNT(self) {
