@@ -8,6 +8,8 @@
 // referenced exactly while at least one handle is active and referenced.
 
 const { executionAsyncId } = require('node:async_hooks');
+const fs = require('node:fs');
+const tty = require('node:tty');
 const binding = require('../binding.js');
 
 const { EventKind } = binding;
@@ -182,6 +184,24 @@ function createServerHandle(owner) {
   return new NativeHandle(new binding.ServerHandle(), owner);
 }
 
+/**
+ * What a descriptor is, with the names libuv's uv_guess_handle gives (Node's
+ * guessHandleType): 'TCP', 'PIPE' (Unix socket or FIFO), 'UDP', 'FILE', 'TTY' or 'UNKNOWN'.
+ */
+function guessHandleType(fd) {
+  let stat;
+  try {
+    stat = fs.fstatSync(fd);
+  } catch {
+    return 'UNKNOWN';
+  }
+  if (stat.isFile()) return 'FILE';
+  if (stat.isCharacterDevice()) return tty.isatty(fd) ? 'TTY' : 'FILE';
+  if (stat.isFIFO()) return 'PIPE';
+  if (stat.isSocket()) return binding.socketKind(fd);
+  return 'UNKNOWN';
+}
+
 /** Native handles holding a descriptor not yet closed (for tests that check for leaks). */
 function liveHandles() {
   return state.live;
@@ -194,6 +214,7 @@ module.exports = {
   createSocketHandle,
   adoptSocketHandle,
   createServerHandle,
+  guessHandleType,
   liveHandles,
   ACTIVE_LISTENING,
   ACTIVE_CONNECTING,

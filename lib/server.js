@@ -18,7 +18,7 @@ const { normalizeArgs, toNumber, isPipeName } = require('./normalize');
 const engine = require('./engine');
 const { EventKind, kOnEvent, ACTIVE_LISTENING } = engine;
 const { Socket } = require('./socket');
-const { kSetNoDelay, kSetKeepAlive, kSetKeepAliveInitialDelay, unsupported } = require('./shared');
+const { kSetNoDelay, kSetKeepAlive, kSetKeepAliveInitialDelay, unsupported, UV_EINVAL } = require('./shared');
 const { isIP } = require('./ip');
 const compat = require('./compat');
 const { BlockList } = require('node:net');
@@ -92,11 +92,18 @@ class ServerPrototype extends EventEmitter {
     options = options._handle || options.handle || options;
     this._listeningId++;
 
-    if (options instanceof Server || typeof options.fd === 'number') {
-      throw unsupported('listen(handle) and listen({ fd })');
+    // listen(server) would share another server's native handle: not supported.
+    if (options instanceof Server || options instanceof engine.NativeHandle) {
+      throw unsupported('listen(handle) with a server or its handle');
     }
     if (options.signal !== undefined) addAbortSignal(this, options.signal);
 
+    // listen({ fd }) and listen(handle) with handle = { fd }: a socket made elsewhere (say,
+    // systemd socket activation).
+    if (typeof options.fd === 'number' && options.fd >= 0) {
+      listenDescriptor(this, options.fd, backlogFromArgs);
+      return this;
+    }
     // listen(), listen(null), listen(cb), listen({ port: undefined }): any free port.
     if (
       args.length === 0 ||
@@ -260,6 +267,16 @@ function setupListenHandle(self, address, port, addressType, backlog, flags) {
     err = listen(address);
   }
   finishListen(self, handle, err, address, port, `${addressType}:${address}:${port}`);
+}
+
+/** Listen on a descriptor; anything but a TCP or Unix socket is `EINVAL`, emitted as Node does. */
+function listenDescriptor(self, fd, backlog) {
+  const type = engine.guessHandleType(fd);
+  const handle = engine.createServerHandle(self);
+  handle.isPipe = type === 'PIPE';
+  const err =
+    type === 'TCP' || type === 'PIPE' ? handle.native.open(fd, (backlog || 511) | 0, self.pauseOnConnect) : UV_EINVAL;
+  finishListen(self, handle, err, null, null, 'null:null:null');
 }
 
 /** Listen on a Unix domain socket; Node reports its errors with port -1. */

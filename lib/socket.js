@@ -14,6 +14,7 @@ const {
   ERR_SOCKET_CLOSED,
   ERR_SOCKET_CLOSED_BEFORE_CONNECTION,
   ERR_INVALID_HANDLE_TYPE,
+  ERR_INVALID_FD_TYPE,
   errnoException,
   genericNodeError,
 } = require('./errors');
@@ -39,6 +40,7 @@ const {
   unsupported,
   UV_ECANCELED,
   UV_ENOTCONN,
+  UV_ENOTSOCK,
 } = require('./shared');
 const { lookupAndConnect, connectPath, onConnectOutcome } = require('./connect');
 
@@ -91,10 +93,6 @@ function Socket(options) {
   ) {
     throw unsupported('The onread option');
   }
-  if (options.fd !== undefined) {
-    validateInt32(options.fd, 'fd', 0);
-    throw unsupported('Socket({ fd })');
-  }
   // Default to *not* allowing half open sockets; Duplex itself always allows it and the
   // socket ends its writable side on 'end' when asked (see onReadableStreamEnd).
   options.allowHalfOpen = Boolean(options.allowHalfOpen);
@@ -130,6 +128,8 @@ function Socket(options) {
   if (options.handle) {
     this._handle = engine.adoptSocketHandle(options.handle, this);
     this[kIsPipe] = options.handle.isUnix();
+  } else if (options.fd !== undefined) {
+    openDescriptor(this, options.fd);
   }
   if (compat.blockListOption && options.blockList) {
     if (!BlockList.isBlockList(options.blockList)) {
@@ -557,6 +557,24 @@ class SocketPrototype extends stream.Duplex {
     this._handle.unref();
     return this;
   }
+}
+
+/** `new Socket({ fd })`: adopt a connected TCP or Unix socket, as Node's createHandle + open. */
+function openDescriptor(socket, fd) {
+  validateInt32(fd, 'fd', 0);
+  const type = engine.guessHandleType(fd);
+  if (type !== 'TCP' && type !== 'PIPE') throw ERR_INVALID_FD_TYPE(type);
+  const handle = engine.createSocketHandle(socket);
+  const err = handle.native.open(fd);
+  if (err) {
+    handle.release();
+    // A FIFO is a 'PIPE' to Node too, but this module only handles sockets.
+    if (err === UV_ENOTSOCK) throw unsupported('A FIFO descriptor');
+    throw errnoException(err, 'open');
+  }
+  handle.markOpen();
+  socket._handle = handle;
+  socket[kIsPipe] = type === 'PIPE';
 }
 
 function toBuffer(chunk) {

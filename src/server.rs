@@ -7,7 +7,7 @@
 //! (`EMFILE`) does not spin.
 
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -203,6 +203,44 @@ impl ServerHandle {
         let _ = with_engine(|e| e.own_socket_file(&file));
         self.unlink_on_close = Some(file);
       }
+    }
+    started
+  }
+  /// Listen on an existing socket descriptor (`listen({ fd })`), which this handle then owns;
+  /// 0 or a negative errno.
+  #[napi(catch_unwind)]
+  pub fn open(&mut self, fd: i32, backlog: i32, pause_on_connect: bool) -> i32 {
+    if self.task.is_some() {
+      return -libc::EINVAL;
+    }
+    // SAFETY: the caller hands this descriptor over (Node's `open` takes ownership too).
+    let socket = unsafe { Socket::from_raw_fd(fd) };
+    let prepared = (|| {
+      socket.set_nonblocking(true)?;
+      socket.listen(backlog)?;
+      socket.domain()
+    })();
+    let domain = match prepared {
+      Ok(d) => d,
+      Err(e) => {
+        // Not ours to close when it could not be used.
+        let _ = socket.into_raw_fd();
+        return errno_of(&e);
+      }
+    };
+    if domain == Domain::UNIX {
+      self.unix = true;
+      return self.start_accepting(pause_on_connect, || {
+        let std: std::os::unix::net::UnixListener = std::os::fd::OwnedFd::from(socket).into();
+        Ok(Listener::Unix(UnixListener::from_std(std)?))
+      });
+    }
+    let local = socket.local_addr().ok().and_then(|a| a.as_socket());
+    let started = self.start_accepting(pause_on_connect, || {
+      Ok(Listener::Tcp(TcpListener::from_std(socket.into())?))
+    });
+    if started == 0 {
+      self.local = local;
     }
     started
   }

@@ -17,7 +17,7 @@
 
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -449,6 +449,24 @@ pub struct SocketHandle {
   closed: bool,
 }
 
+/// What kind of socket a descriptor is, as libuv's `uv_guess_handle` names it for sockets:
+/// `'TCP'`, `'PIPE'` (Unix stream socket), `'UDP'` or `'UNKNOWN'`. The descriptor stays open.
+#[napi(catch_unwind)]
+pub fn socket_kind(fd: i32) -> String {
+  // SAFETY: borrowed only for two getsockopt calls; `ManuallyDrop` keeps it open.
+  let socket = std::mem::ManuallyDrop::new(unsafe { Socket::from_raw_fd(fd) });
+  let (Ok(domain), Ok(ty)) = (socket.domain(), socket.r#type()) else {
+    return "UNKNOWN".into();
+  };
+  match (domain, ty) {
+    (Domain::IPV4 | Domain::IPV6, Type::STREAM) => "TCP",
+    (Domain::IPV4 | Domain::IPV6, Type::DGRAM) => "UDP",
+    (Domain::UNIX, Type::STREAM) => "PIPE",
+    _ => "UNKNOWN",
+  }
+  .into()
+}
+
 /// A connect syscall made on the JS thread, waiting to complete.
 enum Pending {
   Tcp(std::net::TcpStream),
@@ -664,6 +682,41 @@ impl SocketHandle {
         });
         0
       }
+    }
+  }
+
+  /// Adopt a connected socket descriptor (`new Socket({ fd })`), which this handle then owns
+  /// and closes; 0 or a negative errno.
+  #[napi(catch_unwind)]
+  pub fn open(&mut self, fd: i32) -> i32 {
+    if self.opened {
+      return -libc::EINVAL;
+    }
+    let shared = self.shared.clone();
+    let opened = with_engine(|e| {
+      e.with_runtime(|_| {
+        // Borrowed until it proves to be a usable socket: a failure leaves it to its owner.
+        let probe = std::mem::ManuallyDrop::new(unsafe { Socket::from_raw_fd(fd) });
+        let domain = probe.domain()?;
+        probe.set_nonblocking(true)?;
+        // SAFETY: the caller hands this descriptor over (Node's `open` takes ownership too).
+        let socket = std::mem::ManuallyDrop::into_inner(probe);
+        let stream = match domain {
+          Domain::UNIX => Stream::Unix(UnixStream::from_std(std::os::fd::OwnedFd::from(socket).into())?),
+          _ => Stream::Tcp(TcpStream::from_std(socket.into())?),
+        };
+        let notice = shared.closed_notice();
+        shared.attach(stream, notice);
+        Ok::<_, io::Error>(())
+      })
+    });
+    match opened {
+      Ok(Ok(())) => {
+        self.opened = true;
+        0
+      }
+      Ok(Err(e)) => errno_of(&e),
+      Err(_) => -libc::EINVAL,
     }
   }
 

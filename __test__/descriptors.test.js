@@ -1,0 +1,79 @@
+'use strict';
+// Existing descriptors: new Socket({ fd }) and listen({ fd }) / listen({ handle: { fd } }).
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const { compare, settle } = require('./helpers/compare');
+
+test('descriptors that are not sockets: thrown ERR_INVALID_FD_TYPE / emitted listen EINVAL', async () => {
+  await compare(async (net, t) => {
+    const fd = fs.openSync(__filename, 'r');
+    try {
+      t.call('new Socket({fd: file})', () => new net.Socket({ fd }));
+      t.call('new Socket({fd: -1})', () => new net.Socket({ fd: -1 }));
+      t.call('new Socket({fd: 1.5})', () => new net.Socket({ fd: 1.5 }));
+      t.call("new Socket({fd: '3'})", () => new net.Socket({ fd: '3' }));
+      const server = net.createServer();
+      t.events(server, ['listening', 'error', 'close'], 'server:');
+      t.call('listen({fd: file})', () => server.listen({ fd }) === server);
+      await settle();
+      t.push('listening', server.listening, server.address());
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+});
+
+// The listening socket comes from a node:net server in this process, inherited as fd 3 by a
+// child (this process's loop is blocked in spawnSync meanwhile, so only the child accepts). The
+// connected socket adopted by new Socket({ fd }) is a node:net client's, after node stops reading
+// it; the child exits right after, so nothing is closed twice.
+test('listen({ fd }) serves a listening socket, new Socket({ fd }) adopts a connected one', async () => {
+  const nodeNet = require('node:net');
+  const provider = nodeNet.createServer();
+  await new Promise((r) => provider.listen(0, '127.0.0.1', r));
+  const port = provider.address().port;
+  const script = `
+    const net = require(process.env.ROOT);
+    const nodeNet = require('node:net');
+    const server = net.createServer((s) => s.end('served'));
+    server.listen({ handle: { fd: 3 } }, () => {
+      console.log('address', server.address().port === Number(process.env.PORT));
+      const c = nodeNet.connect(Number(process.env.PORT), '127.0.0.1');
+      let reply = '';
+      c.on('data', (d) => (reply += d));
+      c.on('end', () => {
+        console.log('reply', reply);
+        const peer = nodeNet.createServer((s) => s.pipe(s)).listen(0, '127.0.0.1', () => {
+          const raw = nodeNet.connect(peer.address().port, '127.0.0.1', () => {
+            raw._handle.readStop();
+            const adopted = new net.Socket({ fd: raw._handle.fd });
+            console.log('adopted', adopted.readyState, adopted.remotePort === peer.address().port);
+            adopted.end('echo me');
+            let got = '';
+            adopted.on('data', (d) => (got += d));
+            adopted.on('end', () => {
+              console.log('echo', got);
+              process.exit(0);
+            });
+          });
+        });
+      });
+    });
+  `;
+  try {
+    const r = spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      timeout: 10000,
+      stdio: ['ignore', 'pipe', 'pipe', provider._handle.fd],
+      env: { ...process.env, ROOT: path.resolve(__dirname, '..'), PORT: String(port) },
+    });
+    assert.equal(r.stderr, '');
+    assert.equal(r.stdout, 'address true\nreply served\nadopted open true\necho echo me\n');
+  } finally {
+    await new Promise((r) => provider.close(r));
+  }
+});
