@@ -77,3 +77,24 @@ test('listen({ fd }) serves a listening socket, new Socket({ fd }) adopts a conn
     await new Promise((r) => provider.close(r));
   }
 });
+
+test('listen(otherServer): the second server listens on the same socket and serves it', async () => {
+  const net = require('..');
+  const a = net.createServer((s) => s.end('a'));
+  await new Promise((r) => a.listen(0, '127.0.0.1', r));
+  const b = net.createServer((s) => s.end('b'));
+  await new Promise((r) => b.listen(a, r));
+  assert.equal(b.address().port, a.address().port);
+  assert.equal(b.listening, true);
+  const reply = await new Promise((resolve, reject) => {
+    const c = net.connect(a.address().port, '127.0.0.1');
+    let got = '';
+    c.on('data', (d) => (got += d));
+    c.on('error', reject);
+    c.on('close', () => resolve(got));
+  });
+  // Node hands the handle over to the new server; here both serve the one socket.
+  assert.ok(reply === 'a' || reply === 'b', `reply ${reply}`);
+  await Promise.all([new Promise((r) => a.close(r)), new Promise((r) => b.close(r))]);
+  assert.equal(net[Symbol.for('rsnet.liveHandles')](), 0);
+});

@@ -215,6 +215,7 @@ module.exports = {
   adoptSocketHandle,
   createServerHandle,
   guessHandleType,
+  duplicateFd: (fd) => binding.duplicateFd(fd),
   liveHandles,
   ACTIVE_LISTENING,
   ACTIVE_CONNECTING,

@@ -18,7 +18,7 @@ const { normalizeArgs, toNumber, isPipeName } = require('./normalize');
 const engine = require('./engine');
 const { EventKind, kOnEvent, ACTIVE_LISTENING } = engine;
 const { Socket } = require('./socket');
-const { kSetNoDelay, kSetKeepAlive, kSetKeepAliveInitialDelay, unsupported, UV_EINVAL } = require('./shared');
+const { kSetNoDelay, kSetKeepAlive, kSetKeepAliveInitialDelay, UV_EINVAL } = require('./shared');
 const { isIP } = require('./ip');
 const compat = require('./compat');
 const { BlockList } = require('node:net');
@@ -92,9 +92,13 @@ class ServerPrototype extends EventEmitter {
     options = options._handle || options.handle || options;
     this._listeningId++;
 
-    // listen(server) would share another server's native handle: not supported.
-    if (options instanceof Server || options instanceof engine.NativeHandle) {
-      throw unsupported('listen(handle) with a server or its handle');
+    // listen(handle) with another server of this module (or its handle): serve the same
+    // listening socket through a duplicate descriptor.
+    if (options instanceof Server) options = options._handle ?? {};
+    if (options instanceof engine.NativeHandle) {
+      const fd = options.closed ? -1 : options.native.fd();
+      options = { fd: fd >= 0 ? engine.duplicateFd(fd) : -1 };
+      if (options.fd < 0) throw ERR_INVALID_ARG_VALUE('options', options);
     }
     if (options.signal !== undefined) addAbortSignal(this, options.signal);
 

@@ -24,6 +24,19 @@ use crate::events::{Event, EventQueue};
 use crate::socket::{socket_addr, SocketName, SocketShared};
 use crate::stream::{unix_addr, Stream};
 
+/// A new descriptor for the same socket as `fd` (close-on-exec), or a negative errno; for
+/// `server.listen(otherServer)`, where two servers then serve one listening socket.
+#[napi(catch_unwind)]
+pub fn duplicate_fd(fd: i32) -> i32 {
+  // SAFETY: fcntl on a descriptor number; an invalid one only yields EBADF.
+  let new_fd = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+  if new_fd < 0 {
+    errno_of(&io::Error::last_os_error())
+  } else {
+    new_fd
+  }
+}
+
 /// The native half of a `net.Server`.
 #[napi]
 pub struct ServerHandle {
