@@ -96,5 +96,6 @@ test('listen(otherServer): the second server listens on the same socket and serv
   // Node hands the handle over to the new server; here both serve the one socket.
   assert.ok(reply === 'a' || reply === 'b', `reply ${reply}`);
   await Promise.all([new Promise((r) => a.close(r)), new Promise((r) => b.close(r))]);
+  await settle(); // the accepted socket's descriptor closes just after the servers' 'close'
   assert.equal(net[Symbol.for('rsnet.liveHandles')](), 0);
 });
