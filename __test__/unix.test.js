@@ -18,6 +18,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { compare, describe, once, delay, settle } = require('./helpers/compare.js');
+const { prng, sha256, waitFor } = require('./helpers/data.js');
 
 const CLIENT_EVENTS = [
   'lookup',
@@ -140,28 +141,6 @@ function collect(socket) {
   };
 }
 
-/** Deterministic pseudo-random bytes (xorshift32), identical in both runs. */
-function prng(size, seed = 0x9e3779b9) {
-  const buf = Buffer.allocUnsafe(Math.ceil(size / 4) * 4);
-  let x = seed >>> 0;
-  for (let i = 0; i < buf.length; i += 4) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    buf.writeUInt32LE(x, i);
-  }
-  return buf.subarray(0, size);
-}
-
-const sha256 = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
-
-async function waitFor(cond, ms = 1000) {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await delay(2);
-  return cond();
-}
 
 /** Everything node exposes about a connected socket's addresses. */
 function addresses(s) {

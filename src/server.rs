@@ -61,6 +61,17 @@ enum Listener {
 }
 
 impl Listener {
+  /// Register a listening TCP socket with the runtime (inside its context).
+  fn tcp(socket: Socket) -> io::Result<Self> {
+    Ok(Listener::Tcp(TcpListener::from_std(socket.into())?))
+  }
+
+  /// Register a listening Unix domain socket with the runtime (inside its context).
+  fn unix(socket: Socket) -> io::Result<Self> {
+    let std: std::os::unix::net::UnixListener = std::os::fd::OwnedFd::from(socket).into();
+    Ok(Listener::Unix(UnixListener::from_std(std)?))
+  }
+
   async fn accept(&self) -> io::Result<Stream> {
     Ok(match self {
       Listener::Tcp(l) => Stream::Tcp(l.accept().await?.0),
@@ -157,9 +168,7 @@ impl ServerHandle {
         Err(e) => return errno_of(&e),
       };
     let local = socket.local_addr().ok().and_then(|a| a.as_socket());
-    let started = self.start_accepting(pause_on_connect, || {
-      Ok(Listener::Tcp(TcpListener::from_std(socket.into())?))
-    });
+    let started = self.start_accepting(pause_on_connect, || Listener::tcp(socket));
     if started == 0 {
       self.local = local;
     }
@@ -200,10 +209,7 @@ impl ServerHandle {
       }
       return errno_of(&e);
     }
-    let started = self.start_accepting(pause_on_connect, || {
-      let std: std::os::unix::net::UnixListener = std::os::fd::OwnedFd::from(socket).into();
-      Ok(Listener::Unix(UnixListener::from_std(std)?))
-    });
+    let started = self.start_accepting(pause_on_connect, || Listener::unix(socket));
     if started == 0 {
       self.unix = true;
       if !abstract_name {
@@ -243,15 +249,10 @@ impl ServerHandle {
     };
     if domain == Domain::UNIX {
       self.unix = true;
-      return self.start_accepting(pause_on_connect, || {
-        let std: std::os::unix::net::UnixListener = std::os::fd::OwnedFd::from(socket).into();
-        Ok(Listener::Unix(UnixListener::from_std(std)?))
-      });
+      return self.start_accepting(pause_on_connect, || Listener::unix(socket));
     }
     let local = socket.local_addr().ok().and_then(|a| a.as_socket());
-    let started = self.start_accepting(pause_on_connect, || {
-      Ok(Listener::Tcp(TcpListener::from_std(socket.into())?))
-    });
+    let started = self.start_accepting(pause_on_connect, || Listener::tcp(socket));
     if started == 0 {
       self.local = local;
     }
