@@ -9,7 +9,7 @@
 
 const test = require('node:test');
 const stream = require('node:stream');
-const { compare, describe, once, delay, settle } = require('./helpers/compare.js');
+const { compare, describe, record, once, delay, settle } = require('./helpers/compare.js');
 const { prng, sha256, waitFor } = require('./helpers/data.js');
 const { withPorts, listenOn } = require('./helpers/ports.js');
 
@@ -33,25 +33,6 @@ async function pair(net, ports, { server: serverOptions = {}, client: clientOpti
   return { srv, c, s, close };
 }
 
-/**
- * Record the named events of `emitter` into a list: 'data' entries carry no payload and
- * consecutive ones are merged; 'close' keeps hadError; 'error' keeps the described error.
- */
-function record(emitter, names) {
-  const list = [];
-  for (const name of names) {
-    emitter.on(name, (...args) => {
-      if (name === 'data') {
-        if (list[list.length - 1] !== 'data') list.push('data');
-      } else if (name === 'close' || name === 'error' || name === 'lookup') {
-        list.push([name, ...args.map(describe)]);
-      } else {
-        list.push(name);
-      }
-    });
-  }
-  return list;
-}
 
 /** Collect everything a socket emits as data (Buffers concatenated, strings joined). */
 function collect(socket) {

@@ -17,7 +17,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { compare, describe, once, delay, settle } = require('./helpers/compare.js');
+const { compare, describe, record, rewriteTrace, once, delay, settle } = require('./helpers/compare.js');
 const { prng, sha256, waitFor } = require('./helpers/data.js');
 
 const CLIENT_EVENTS = [
@@ -44,17 +44,7 @@ function withDir(fn) {
       return await fn(net, t, dir);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
-      const map = (v) => {
-        if (typeof v === 'string') return v.split(dir).join('DIR');
-        if (Array.isArray(v)) return v.map(map);
-        if (v && typeof v === 'object') {
-          const o = {};
-          for (const k of Object.keys(v)) o[k] = map(v[k]);
-          return o;
-        }
-        return v;
-      };
-      t.entries = t.entries.map(map);
+      rewriteTrace(t, (v) => (typeof v === 'string' ? v.split(dir).join('DIR') : v));
     }
   };
 }
@@ -104,25 +94,6 @@ async function pair(net, p, { server: serverOptions = {}, client: clientOptions 
   return { srv, c, s, close };
 }
 
-/**
- * Record the named events of `emitter` into a list: 'data' entries carry no payload and
- * consecutive ones are merged; other events keep their described arguments.
- */
-function record(emitter, names) {
-  const list = [];
-  for (const name of names) {
-    emitter.on(name, (...args) => {
-      if (name === 'data') {
-        if (list[list.length - 1] !== 'data') list.push('data');
-      } else if (args.length) {
-        list.push([name, ...args.map(describe)]);
-      } else {
-        list.push(name);
-      }
-    });
-  }
-  return list;
-}
 
 /** Collect everything a socket emits as data. */
 function collect(socket) {

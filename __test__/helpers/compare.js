@@ -75,6 +75,40 @@ class Trace {
   }
 }
 
+/**
+ * Record the named events of `emitter` into a list: consecutive 'data' entries merge into one
+ * (chunk boundaries are not observable contract); events with arguments keep them, described.
+ */
+function record(emitter, names) {
+  const list = [];
+  for (const name of names) {
+    emitter.on(name, (...args) => {
+      if (name === 'data') {
+        if (list[list.length - 1] !== 'data') list.push('data');
+      } else if (args.length) {
+        list.push([name, ...args.map(describe)]);
+      } else {
+        list.push(name);
+      }
+    });
+  }
+  return list;
+}
+
+/** Rewrite every leaf value of a trace with `leaf` (to mask ports, paths, ...). */
+function rewriteTrace(t, leaf) {
+  const map = (v) => {
+    if (Array.isArray(v)) return v.map(map);
+    if (v && typeof v === 'object') {
+      const o = {};
+      for (const k of Object.keys(v)) o[k] = map(v[k]);
+      return o;
+    }
+    return leaf(v);
+  };
+  t.entries = t.entries.map(map);
+}
+
 /** Resolve when `emitter` emits `name` (rejects after ms). */
 function once(emitter, name, ms = 5000) {
   return new Promise((resolve, reject) => {
@@ -127,4 +161,4 @@ async function compare(scenario, { timeout = 10000 } = {}) {
   return expected;
 }
 
-module.exports = { compare, Trace, describe, describeError, once, delay, settle, loadOurs, nodeNet };
+module.exports = { compare, Trace, describe, describeError, record, rewriteTrace, once, delay, settle, loadOurs, nodeNet };

@@ -2,7 +2,7 @@
 // Helpers for scenarios whose traces mention ephemeral ports (which differ between the run on
 // node:net and the run on this module).
 
-const { once } = require('./compare');
+const { once, rewriteTrace } = require('./compare');
 
 /**
  * Wrap a scenario so that the ports it registers (in `ports`) are replaced by 'PORT' everywhere
@@ -15,21 +15,13 @@ function withPorts(fn) {
     try {
       return await fn(net, t, ports);
     } finally {
-      const map = (v) => {
+      rewriteTrace(t, (v) => {
         if (typeof v === 'number' && ports.includes(v)) return 'PORT';
         if (typeof v === 'string') {
           for (const p of ports) v = v.replace(new RegExp(`\\b${p}\\b`, 'g'), 'PORT');
-          return v;
-        }
-        if (Array.isArray(v)) return v.map(map);
-        if (v && typeof v === 'object') {
-          const o = {};
-          for (const k of Object.keys(v)) o[k] = map(v[k]);
-          return o;
         }
         return v;
-      };
-      t.entries = t.entries.map(map);
+      });
     }
   };
 }
