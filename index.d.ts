@@ -14,9 +14,8 @@
 // - `Server#connections` is not declared: Node removed it at runtime long ago.
 // - `connect(port, listener)` / `createConnection(port, listener)` are declared: Node accepts
 //   them at runtime, but its typings leave them out.
-// - Forms that exist in Node but throw `ERR_RSNET_UNSUPPORTED` here (IPC paths, `fd`,
-//   listening on an existing handle) are still declared, so porting code compiles and the
-//   failure is a clear runtime error; their comments say so.
+// - `Socket#getTcpInfo()` and `TcpInfo` are extensions of this module.
+// - The `onread` option, which throws `ERR_RSNET_UNSUPPORTED` here, is not declared.
 
 import * as stream from 'node:stream';
 import { EventEmitter } from 'node:events';
@@ -51,7 +50,7 @@ export interface AddressInfo {
 
 /** Options accepted by `new Socket(options)`. */
 export interface SocketConstructorOpts {
-  /** Wrap an existing file descriptor. Not supported yet: throws `ERR_RSNET_UNSUPPORTED`. */
+  /** Wrap an existing connected TCP or Unix socket descriptor (the socket then owns it). */
   fd?: number | undefined;
   /** Keep the writable side open after the peer ends its side (default `false`). */
   allowHalfOpen?: boolean | undefined;
@@ -102,7 +101,7 @@ export interface TcpSocketConnectOpts {
   autoSelectFamilyAttemptTimeout?: number | undefined;
 }
 
-/** Connection options for an IPC endpoint. Not supported yet: throws `ERR_RSNET_UNSUPPORTED`. */
+/** Connection options for a Unix domain socket (a path, or a Linux abstract name `'\0name'`). */
 export interface IpcSocketConnectOpts {
   /** Path of the Unix domain socket. */
   path: string;
@@ -120,7 +119,7 @@ export interface TcpNetConnectOpts extends TcpSocketConnectOpts, SocketConstruct
   timeout?: number | undefined;
 }
 
-/** IPC options for `connect()`/`createConnection()`. Not supported yet (throws). */
+/** Unix domain socket options for `connect()`/`createConnection()`. */
 export interface IpcNetConnectOpts extends IpcSocketConnectOpts, SocketConstructorOpts {
   /** If set, calls `socket.setTimeout(timeout)` before connecting. */
   timeout?: number | undefined;
@@ -139,6 +138,38 @@ export type NetConnectOpts = TcpNetConnectOpts | IpcNetConnectOpts;
  * autoselection), 'connect' then 'ready', 'data' (a Buffer, or a string after
  * `setEncoding()`), 'drain', 'end', 'timeout', 'error', and last 'close' (`hadError`).
  */
+/** `socket.getTcpInfo()` (an extension): times in microseconds, windows in segments. */
+export interface TcpInfo {
+  /** The kernel's TCP state (1 = established). */
+  state: number;
+  /** Smoothed round-trip time. */
+  rtt: number;
+  /** Mean deviation of the round-trip time. */
+  rttVar: number;
+  /** Smallest round-trip time seen. */
+  minRtt: number;
+  /** Congestion window. */
+  cwnd: number;
+  /** Slow-start threshold. */
+  ssthresh: number;
+  /** Sending maximum segment size, in bytes. */
+  mss: number;
+  /** Retransmissions of the current unacknowledged segment. */
+  retransmits: number;
+  /** Retransmitted segments over the connection's life. */
+  totalRetransmits: number;
+  /** Segments sent and not yet acknowledged. */
+  packetsInFlight: number;
+  /** `packetsInFlight` in bytes, estimated with the segment size. */
+  bytesInFlight: number;
+  /** Bytes written but not yet sent. */
+  notSentBytes: number;
+  /** Bytes the peer acknowledged. */
+  bytesAcked: number;
+  /** Bytes received. */
+  bytesReceived: number;
+}
+
 export class Socket extends stream.Duplex {
   /** Creates an unconnected socket; call `connect()` on it to open a connection. */
   constructor(options?: SocketConstructorOpts);
@@ -163,7 +194,7 @@ export class Socket extends stream.Duplex {
   connect(port: number, host: string, connectionListener?: () => void): this;
   /** Connects to `port` on `'localhost'` (TCP). */
   connect(port: number, connectionListener?: () => void): this;
-  /** Connects to an IPC path. Not supported yet: throws `ERR_RSNET_UNSUPPORTED`. */
+  /** Connects to a Unix domain socket path. */
   connect(path: string, connectionListener?: () => void): this;
 
   /**
@@ -171,6 +202,12 @@ export class Socket extends stream.Duplex {
    * connected, if still connecting; with `ERR_SOCKET_CLOSED` if there is no connection).
    */
   resetAndDestroy(): this;
+  /**
+   * An extension of this module (node:net has no such method): what the kernel knows of the
+   * TCP connection (`TCP_INFO` on Linux), or `null` when there is none (not connected yet,
+   * closed, or a Unix domain socket).
+   */
+  getTcpInfo(): TcpInfo | null;
 
   /**
    * Emits 'timeout' after `timeout` ms without activity (the connection stays open; end or
@@ -387,7 +424,7 @@ export interface ListenOptions {
   port?: number | undefined;
   /** Address or host name to bind; omitted means every address (`::`, else `0.0.0.0`). */
   host?: string | undefined;
-  /** IPC path to listen on. Not supported yet: throws `ERR_RSNET_UNSUPPORTED`. */
+  /** Unix domain socket path to listen on (a Linux abstract name when it starts with NUL). */
   path?: string | undefined;
   /** Maximum length of the queue of pending connections (default 511). */
   backlog?: number | undefined;
@@ -450,14 +487,14 @@ export class Server extends EventEmitter {
   listen(port?: number, hostname?: string, listeningListener?: () => void): this;
   listen(port?: number, backlog?: number, listeningListener?: () => void): this;
   listen(port?: number, listeningListener?: () => void): this;
-  /** Listens on an IPC path. Not supported yet: throws `ERR_RSNET_UNSUPPORTED`. */
+  /** Listens on a Unix domain socket path. */
   listen(path: string, backlog?: number, listeningListener?: () => void): this;
   listen(path: string, listeningListener?: () => void): this;
   /** Starts listening as described by `options`. */
   listen(options: ListenOptions, listeningListener?: () => void): this;
   /**
-   * Listens on an existing handle (a server, a socket or `{ fd }`).
-   * Not supported yet: throws `ERR_RSNET_UNSUPPORTED`.
+   * Listens on an existing handle: another server of this module (both then serve its
+   * socket) or `{ fd }`, a listening socket made elsewhere (e.g. systemd socket activation).
    */
   listen(handle: Server | Socket | { fd: number }, backlog?: number, listeningListener?: () => void): this;
   listen(handle: Server | Socket | { fd: number }, listeningListener?: () => void): this;
@@ -560,7 +597,7 @@ export function connect(options: NetConnectOpts, connectionListener?: () => void
 export function connect(port: number, host?: string, connectionListener?: () => void): Socket;
 /** Connects to `port` on `'localhost'` (a form Node accepts though its typings omit it). */
 export function connect(port: number, connectionListener?: () => void): Socket;
-/** Connects to an IPC path. Not supported yet: throws `ERR_RSNET_UNSUPPORTED`. */
+/** Connects to a Unix domain socket path. */
 export function connect(path: string, connectionListener?: () => void): Socket;
 /**
  * The shape of `http.Agent#createConnection`, so that `agent.createConnection =
@@ -581,7 +618,7 @@ export function createConnection(options: NetConnectOpts, connectionListener?: (
 export function createConnection(port: number, host?: string, connectionListener?: () => void): Socket;
 /** Connects to `port` on `'localhost'` (a form Node accepts though its typings omit it). */
 export function createConnection(port: number, connectionListener?: () => void): Socket;
-/** Connects to an IPC path. Not supported yet: throws `ERR_RSNET_UNSUPPORTED`. */
+/** Connects to a Unix domain socket path. */
 export function createConnection(path: string, connectionListener?: () => void): Socket;
 /**
  * The shape of `http.Agent#createConnection`, so that `agent.createConnection =

@@ -456,6 +456,16 @@ class SocketPrototype extends stream.Duplex {
     return this._getsockname();
   }
 
+  /**
+   * Beyond node:net: what the kernel knows of this TCP connection (TCP_INFO: round-trip time
+   * and its variance, congestion window, retransmits, data in flight), or null when there is
+   * no TCP connection (not connected yet, closed, or a Unix domain socket).
+   */
+  getTcpInfo() {
+    if (!this._handle || this.connecting || this[kIsPipe]) return null;
+    return this._handle.native.tcpInfo();
+  }
+
   _getpeername() {
     if (!this._handle || this[kIsPipe] || this.connecting) return this._peername || {};
     if (!this._peername) {

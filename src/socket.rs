@@ -427,6 +427,38 @@ impl From<SocketAddr> for SocketName {
   }
 }
 
+/// What the kernel knows of a TCP connection (`TCP_INFO`), for `socket.getTcpInfo()`.
+/// Times are in microseconds, windows in segments.
+#[napi(object)]
+pub struct TcpInfo {
+  /// The TCP state (1 = established, as in the kernel's `TCP_ESTABLISHED`).
+  pub state: u32,
+  /// Smoothed round-trip time.
+  pub rtt: u32,
+  /// Its mean deviation.
+  pub rtt_var: u32,
+  /// The smallest round-trip time seen.
+  pub min_rtt: u32,
+  /// Congestion window.
+  pub cwnd: u32,
+  /// Slow-start threshold.
+  pub ssthresh: u32,
+  /// Sending maximum segment size, in bytes.
+  pub mss: u32,
+  /// Retransmissions of the current unacknowledged segment.
+  pub retransmits: u32,
+  /// Retransmitted segments over the connection's life.
+  pub total_retransmits: u32,
+  /// Segments sent and not yet acknowledged (nor known lost).
+  pub packets_in_flight: u32,
+  /// `packets_in_flight` in bytes, estimated with the segment size.
+  pub bytes_in_flight: f64,
+  /// Bytes written but not yet sent.
+  pub not_sent_bytes: u32,
+  pub bytes_acked: f64,
+  pub bytes_received: f64,
+}
+
 /// Parse an IP address and port given by JS (already validated there).
 pub fn socket_addr(address: &str, port: u32) -> io::Result<SocketAddr> {
   let ip: IpAddr = address
@@ -718,6 +750,45 @@ impl SocketHandle {
       Ok(Err(e)) => errno_of(&e),
       Err(_) => -libc::EINVAL,
     }
+  }
+
+  /// `TCP_INFO` of the connection; null when there is no TCP connection.
+  #[napi(catch_unwind)]
+  pub fn tcp_info(&mut self) -> Option<TcpInfo> {
+    let conn = self.conn()?;
+    let tcp = conn.stream.tcp()?;
+    // SAFETY: a zeroed tcp_info is valid; the kernel fills at most `len` bytes of it.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    let rc = unsafe {
+      libc::getsockopt(
+        tcp.as_raw_fd(),
+        libc::IPPROTO_TCP,
+        libc::TCP_INFO,
+        (&mut info as *mut libc::tcp_info).cast(),
+        &mut len,
+      )
+    };
+    if rc != 0 {
+      return None;
+    }
+    let in_flight = (info.tcpi_unacked + info.tcpi_retrans).saturating_sub(info.tcpi_sacked + info.tcpi_lost);
+    Some(TcpInfo {
+      state: u32::from(info.tcpi_state),
+      rtt: info.tcpi_rtt,
+      rtt_var: info.tcpi_rttvar,
+      min_rtt: info.tcpi_min_rtt,
+      cwnd: info.tcpi_snd_cwnd,
+      ssthresh: info.tcpi_snd_ssthresh,
+      mss: info.tcpi_snd_mss,
+      retransmits: u32::from(info.tcpi_retransmits),
+      total_retransmits: info.tcpi_total_retrans,
+      packets_in_flight: in_flight,
+      bytes_in_flight: f64::from(in_flight) * f64::from(info.tcpi_snd_mss),
+      not_sent_bytes: info.tcpi_notsent_bytes,
+      bytes_acked: info.tcpi_bytes_acked as f64,
+      bytes_received: info.tcpi_bytes_received as f64,
+    })
   }
 
   /// Whether this is a Unix domain socket (JS gives such sockets no addresses, as Node does).
