@@ -7,15 +7,14 @@
 //
 // Deliberate differences from @types/node:
 // - Options this module does not act on are left out rather than silently ignored
-//   (`blockList` on connect/server options, `onread` on the socket constructor), so using
-//   them is a compile error.
+//   (`blockList` on connect/server options, which only Node 22+ honours), so using them is a
+//   compile error.
 // - `Server#listen(handle)` takes a server, a socket or `{ fd }` rather than `any`, so that
 //   a malformed options object is rejected instead of matching the handle form.
 // - `Server#connections` is not declared: Node removed it at runtime long ago.
 // - `connect(port, listener)` / `createConnection(port, listener)` are declared: Node accepts
 //   them at runtime, but its typings leave them out.
 // - `Socket#getTcpInfo()` and `TcpInfo` are extensions of this module.
-// - The `onread` option, which throws `ERR_RSNET_UNSUPPORTED` here, is not declared.
 
 import * as stream from 'node:stream';
 import { EventEmitter } from 'node:events';
@@ -60,12 +59,12 @@ export interface SocketConstructorOpts {
   writable?: boolean | undefined;
   /** Destroys the socket with an `AbortError` when the signal aborts. */
   signal?: AbortSignal | undefined;
+  /** Read into a caller-owned buffer instead of emitting 'data'. */
+  onread?: OnReadOpts | undefined;
 }
 
-/**
- * The shape of Node's `onread` socket option (read into a caller-owned buffer). This module
- * does not accept `onread` yet; the type exists so code that names it still compiles.
- */
+/** The `onread` option: data is read into a caller-owned buffer and given to `callback`
+ * instead of being emitted as 'data'. */
 export interface OnReadOpts {
   /** The buffer to read into, or a function returning it. */
   buffer: Uint8Array | (() => Uint8Array);

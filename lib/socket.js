@@ -6,6 +6,7 @@
 // The native handle only moves bytes; this file decides what they mean.
 
 const stream = require('node:stream');
+const { isUint8Array } = require('node:util/types');
 const {
   ERR_INVALID_ARG_VALUE,
   ERR_INVALID_ARG_TYPE,
@@ -52,6 +53,10 @@ const kWriteCallbacks = Symbol('kWriteCallbacks');
 const kShutdownCallback = Symbol('kShutdownCallback');
 const kCloseState = Symbol('kCloseState');
 const kResetAndClosing = Symbol('kResetAndClosing');
+const kBuffer = Symbol('kBuffer');
+const kBufferGen = Symbol('kBufferGen');
+const kBufferCb = Symbol('kBufferCb');
+const kBufferRest = Symbol('kBufferRest');
 
 const TIMEOUT_MAX = 2 ** 31 - 1;
 
@@ -84,15 +89,6 @@ function Socket(options) {
   }
   if (typeof options === 'number') options = { fd: options };
   else options = { ...options };
-  const { onread } = options;
-  if (
-    onread !== null &&
-    typeof onread === 'object' &&
-    (ArrayBuffer.isView(onread.buffer) || typeof onread.buffer === 'function') &&
-    typeof onread.callback === 'function'
-  ) {
-    throw unsupported('The onread option');
-  }
   // Default to *not* allowing half open sockets; Duplex itself always allows it and the
   // socket ends its writable side on 'end' when asked (see onReadableStreamEnd).
   options.allowHalfOpen = Boolean(options.allowHalfOpen);
@@ -137,6 +133,27 @@ function Socket(options) {
     }
     this.blockList = options.blockList;
   }
+  // onread: data goes into the caller's buffer and to its callback instead of 'data'.
+  this[kBuffer] = null;
+  this[kBufferGen] = null;
+  this[kBufferCb] = null;
+  this[kBufferRest] = null;
+  const { onread } = options;
+  if (
+    onread !== null &&
+    typeof onread === 'object' &&
+    (isUint8Array(onread.buffer) || typeof onread.buffer === 'function') &&
+    typeof onread.callback === 'function'
+  ) {
+    if (typeof onread.buffer === 'function') {
+      this[kBuffer] = true;
+      this[kBufferGen] = onread.buffer;
+    } else {
+      this[kBuffer] = onread.buffer;
+    }
+    this[kBufferCb] = onread.callback;
+    if (this._handle) initUserBuffer(this);
+  }
   this[kSetNoDelay] = Boolean(options.noDelay);
   this[kSetKeepAlive] = Boolean(options.keepAlive);
   this[kSetKeepAliveInitialDelay] = ~~(options.keepAliveInitialDelay / 1000);
@@ -163,7 +180,10 @@ class SocketPrototype extends stream.Duplex {
       case EventKind.Data:
         this[kBytesRead] += payload.length;
         this._unrefTimer();
-        if (!this.destroyed && !this.push(payload) && this._handle) {
+        if (this.destroyed) break;
+        if (this[kBuffer]) {
+          deliverToUserBuffer(this, payload);
+        } else if (!this.push(payload) && this._handle) {
           this._handle.readStop();
         }
         break;
@@ -337,7 +357,10 @@ class SocketPrototype extends stream.Duplex {
     }
     const { path } = options;
     const pipe = !!path;
-    if (!this._handle) this._handle = engine.createSocketHandle(this);
+    if (!this._handle) {
+      this._handle = engine.createSocketHandle(this);
+      if (this[kBuffer]) initUserBuffer(this);
+    }
     this[kIsPipe] = pipe;
     this._unrefTimer();
     this.connecting = true;
@@ -348,6 +371,27 @@ class SocketPrototype extends stream.Duplex {
       lookupAndConnect(this, options);
     }
     return this;
+  }
+
+  pause() {
+    if (this[kBuffer] && !this.connecting && this._handle?.reading && !this.destroyed) {
+      this._handle.readStop();
+    }
+    return stream.Duplex.prototype.pause.call(this);
+  }
+
+  resume() {
+    if (this[kBuffer] && !this.connecting && this._handle && !this._handle.reading) {
+      resumeUserBuffer(this);
+    }
+    return stream.Duplex.prototype.resume.call(this);
+  }
+
+  read(n) {
+    if (this[kBuffer] && !this.connecting && this._handle && !this._handle.reading) {
+      resumeUserBuffer(this);
+    }
+    return stream.Duplex.prototype.read.call(this, n);
   }
 
   end(data, encoding, callback) {
@@ -585,6 +629,54 @@ function openDescriptor(socket, fd) {
   handle.markOpen();
   socket._handle = handle;
   socket[kIsPipe] = type === 'PIPE';
+}
+
+/** With a buffer function, the first buffer is asked for when the socket gets its handle. */
+function initUserBuffer(socket) {
+  const gen = socket[kBufferGen];
+  if (gen === null) return;
+  const buf = gen();
+  if (isUint8Array(buf)) socket[kBuffer] = buf;
+}
+
+/**
+ * onread: copy what was read into the caller's buffer, as many times as it takes, calling back
+ * with the byte count each time. A callback returning false pauses reading; the bytes not yet
+ * delivered wait for resume().
+ */
+function deliverToUserBuffer(socket, data) {
+  let offset = 0;
+  while (offset < data.length) {
+    const buf = socket[kBuffer];
+    if (!isUint8Array(buf)) return;
+    const n = Math.min(buf.length, data.length - offset);
+    if (n === 0) return;
+    buf.set(data.subarray(offset, offset + n));
+    offset += n;
+    const more = socket[kBufferCb](n, buf) !== false;
+    const gen = socket[kBufferGen];
+    if (gen !== null) {
+      const next = gen();
+      if (isUint8Array(next)) socket[kBuffer] = next;
+    }
+    if (!more) {
+      if (offset < data.length) socket[kBufferRest] = data.subarray(offset);
+      if (socket._handle && !socket.destroyed) socket._handle.readStop();
+      return;
+    }
+    if (socket.destroyed) return;
+  }
+}
+
+function resumeUserBuffer(socket) {
+  tryReadStart(socket);
+  const rest = socket[kBufferRest];
+  if (rest !== null) {
+    socket[kBufferRest] = null;
+    process.nextTick(() => {
+      if (!socket.destroyed) deliverToUserBuffer(socket, rest);
+    });
+  }
 }
 
 function toBuffer(chunk) {

@@ -90,6 +90,8 @@ server.prependListener('connection', (s) => s.unref());
 server.prependOnceListener('listening', () => {});
 server.addListener('custom', (...args: any[]) => void args);
 expectType<boolean>(server.emit('connection', new net.Socket()));
+const withOnread = new net.Socket({ onread: { buffer: Buffer.alloc(64), callback: (n, buf) => n < buf.length } });
+void withOnread;
 const info = new net.Socket().getTcpInfo();
 expectType<number | undefined>(info?.rtt);
 expectType<boolean>(server.emit('drop', { localPort: 1 }));
