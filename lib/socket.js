@@ -183,8 +183,17 @@ class SocketPrototype extends stream.Duplex {
         if (this.destroyed) break;
         if (this[kBuffer]) {
           deliverToUserBuffer(this, payload);
-        } else if (!this.push(payload) && this._handle) {
-          this._handle.readStop();
+        } else if (!this.push(payload)) {
+          if (this._handle) this._handle.readStop();
+        } else if (this._handle && !this._handle.flowing) {
+          if (this.readableFlowing === true) {
+            // JS consumes as it reads: let the native side read further ahead.
+            this._handle.flowing = true;
+            this._handle.native.setFlowing(true);
+          } else {
+            // Not flowing: one read at a time, each when the stream still has room.
+            this._handle.native.readMore();
+          }
         }
         break;
       case EventKind.End:
@@ -376,6 +385,11 @@ class SocketPrototype extends stream.Duplex {
   pause() {
     if (this[kBuffer] && !this.connecting && this._handle?.reading && !this.destroyed) {
       this._handle.readStop();
+    }
+    if (this._handle?.flowing) {
+      // Paused: read one chunk at a time again, as Node reads a paused stream.
+      this._handle.flowing = false;
+      this._handle.native.setFlowing(false);
     }
     return stream.Duplex.prototype.pause.call(this);
   }

@@ -37,7 +37,11 @@ use crate::error::errno_of;
 use crate::events::{lock, Event, EventQueue};
 
 /// Most bytes read ahead of JS per socket; reading pauses above it until JS takes the data.
+/// Most bytes read ahead of JS while JS consumes as it reads (flowing). Otherwise (the
+/// default, `READ_AHEAD_PAUSED`) reads go one at a time, each after JS asked for more, as Node
+/// reads a stream that is not flowing.
 pub const READ_AHEAD: usize = 256 * 1024;
+pub const READ_AHEAD_PAUSED: usize = 0;
 /// Size of a fresh read buffer.
 const READ_CHUNK: usize = 64 * 1024;
 /// A read buffer with less spare room than this is grown before the next read.
@@ -108,6 +112,9 @@ pub struct Inbox {
   pub errno: i32,
   /// A `Readable` event for this inbox is in the queue; more data just joins it.
   pub queued: bool,
+  /// While JS is paused, each read waits for JS to take the previous one and ask for more
+  /// (`read_more`), so that nothing is read past the point where Node would stop.
+  pub awaiting_js: bool,
 }
 
 impl Inbox {
@@ -153,6 +160,8 @@ pub struct SocketShared {
   outbox: Mutex<Outbox>,
   /// JS wants data (`readStart`); the read task sleeps while false.
   reading: AtomicBool,
+  /// The read-ahead bound in bytes (`READ_AHEAD` while JS is flowing, else the paused one).
+  read_ahead: std::sync::atomic::AtomicUsize,
   /// Wakes the read task: reading was started or JS took data from a full inbox.
   read_wake: Notify,
   /// Tasks to stop when the handle closes.
@@ -177,6 +186,7 @@ impl SocketShared {
       inbox: Mutex::new(Inbox::default()),
       outbox: Mutex::new(Outbox::default()),
       reading: AtomicBool::new(reading),
+      read_ahead: std::sync::atomic::AtomicUsize::new(READ_AHEAD_PAUSED),
       read_wake: Notify::new(),
       tasks: Mutex::new(Vec::new()),
     })
@@ -238,8 +248,17 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
       let wake = shared.read_wake.notified();
       tokio::pin!(wake);
       wake.as_mut().enable();
-      if shared.reading.load(Ordering::Acquire) && lock(&shared.inbox).len < READ_AHEAD {
-        break;
+      let limit = shared.read_ahead.load(Ordering::Relaxed);
+      if shared.reading.load(Ordering::Acquire) {
+        let inbox = lock(&shared.inbox);
+        let room = if limit == READ_AHEAD_PAUSED {
+          !inbox.awaiting_js
+        } else {
+          inbox.len < limit
+        };
+        if room {
+          break;
+        }
       }
       wake.await;
     }
@@ -261,6 +280,7 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
       }
       Ok(_) => {
         inbox.append(&mut buf);
+        inbox.awaiting_js = true;
         shared.queue_readable(&mut inbox);
       }
       Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -800,9 +820,32 @@ impl SocketHandle {
   /// Let the read task deliver data.
   #[napi(catch_unwind)]
   pub fn read_start(&self) {
+    lock(&self.shared.inbox).awaiting_js = false;
     if !self.shared.reading.swap(true, Ordering::AcqRel) {
       self.shared.read_wake.notify_one();
     }
+  }
+
+  /// Read further ahead of JS (`flowing`: JS consumes data as it comes) or only about as far
+  /// as Node reads past a paused stream.
+  #[napi(catch_unwind)]
+  pub fn set_flowing(&self, flowing: bool) {
+    let limit = if flowing { READ_AHEAD } else { READ_AHEAD_PAUSED };
+    if !flowing {
+      // JS has taken everything delivered so far; only a chunk still on its way to JS is
+      // waited for (its delivery asks for more).
+      let mut inbox = lock(&self.shared.inbox);
+      inbox.awaiting_js = inbox.queued;
+    }
+    self.shared.read_ahead.store(limit, Ordering::Relaxed);
+    self.shared.read_wake.notify_one();
+  }
+
+  /// JS took the data and wants more (a stream that is not flowing reads one chunk at a time).
+  #[napi(catch_unwind)]
+  pub fn read_more(&self) {
+    lock(&self.shared.inbox).awaiting_js = false;
+    self.shared.read_wake.notify_one();
   }
 
   /// Stop reading from the kernel: the peer feels backpressure once buffers fill.
@@ -1013,6 +1056,8 @@ mod tests {
     let (ours, _) = listener.accept().unwrap();
     ours.set_nonblocking(true).unwrap();
     let shared = SocketShared::new(queue.clone(), reading);
+    // As when JS consumes as it reads (nothing here acknowledges reads one by one).
+    shared.read_ahead.store(READ_AHEAD, Ordering::Relaxed);
     let _enter = rt.handle().enter();
     let notice = shared.closed_notice();
     shared.attach(Stream::Tcp(TcpStream::from_std(ours).unwrap()), notice);
