@@ -78,7 +78,7 @@ class NativeHandle {
     this.counted = false; // contributes to keepAlive
     this.reasons = 0; // bit set of ACTIVE_* reasons
     this.open = false; // holds a descriptor (counted in `live`)
-    this.flowing = false; // the native side reads ahead of a flowing stream (socket only)
+    this.flowing = true; // the native side reads ahead (socket only; off while paused)
     this.asyncId = executionAsyncId(); // for code that asks the handle for one (http)
     owners.set(this.id, owner);
   }

@@ -398,6 +398,10 @@ class SocketPrototype extends stream.Duplex {
     if (this[kBuffer] && !this.connecting && this._handle && !this._handle.reading) {
       resumeUserBuffer(this);
     }
+    if (this._handle && !this._handle.flowing) {
+      this._handle.flowing = true;
+      this._handle.native.setFlowing(true);
+    }
     return stream.Duplex.prototype.resume.call(this);
   }
 

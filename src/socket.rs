@@ -37,9 +37,9 @@ use crate::error::errno_of;
 use crate::events::{lock, Event, EventQueue};
 
 /// Most bytes read ahead of JS per socket; reading pauses above it until JS takes the data.
-/// Most bytes read ahead of JS while JS consumes as it reads (flowing). Otherwise (the
-/// default, `READ_AHEAD_PAUSED`) reads go one at a time, each after JS asked for more, as Node
-/// reads a stream that is not flowing.
+/// Most bytes read ahead of JS (the default). Once JS pauses the stream (`set_flowing(false)`)
+/// reads go one at a time instead (`READ_AHEAD_PAUSED`), each after JS asked for more, as
+/// Node reads a paused stream.
 pub const READ_AHEAD: usize = 256 * 1024;
 pub const READ_AHEAD_PAUSED: usize = 0;
 /// Size of a fresh read buffer.
@@ -186,7 +186,7 @@ impl SocketShared {
       inbox: Mutex::new(Inbox::default()),
       outbox: Mutex::new(Outbox::default()),
       reading: AtomicBool::new(reading),
-      read_ahead: std::sync::atomic::AtomicUsize::new(READ_AHEAD_PAUSED),
+      read_ahead: std::sync::atomic::AtomicUsize::new(READ_AHEAD),
       read_wake: Notify::new(),
       tasks: Mutex::new(Vec::new()),
     })
