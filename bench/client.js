@@ -1,26 +1,34 @@
 'use strict';
 // Benchmark client process, started by run.js once the server is listening. Connects to
 // 127.0.0.1:BENCH_PORT with the `net` implementation named by BENCH_IMPL and drives the
-// workload named by BENCH_WORKLOAD:
+// workload named by BENCH_WORKLOAD (the same protocol as `loadgen client`):
 //
-//   bulk         write 64 KiB buffers as fast as backpressure allows (the server measures)
+//   bulk-send    write 64 KiB buffers as fast as backpressure allows (the server measures)
+//   bulk-recv    count the bytes the server sends; measures MB/s from the first byte
 //   pingpong     one connection, one 64 B message in flight; measures round trips/s
 //   pingpong100  the same on 100 connections at once; measures total round trips/s
 //   connect      connect, wait for the server's one-byte greeting, destroy, repeat;
 //                measures cycles/s
+//   idle         open one warm-up connection and close it, then open BENCH_CONNS connections,
+//                64 at a time, each open once the server's greeting has arrived, and hold
+//                them; reports the RSS growth per connection (both read after a GC)
 //
-// Every workload runs for BENCH_WARMUP_MS before the timed window of BENCH_DURATION_MS.
+// The rate workloads run for BENCH_WARMUP_MS before the timed window of BENCH_DURATION_MS.
 
 const {
   childConfig,
   setupChild,
   loadNet,
   measureWindow,
+  rssAfterGc,
+  pumpWrites,
   report,
   BULK_CHUNK,
   PING_SIZE,
   PINGPONG_CONNS,
   CONNECT_CONCURRENCY,
+  IDLE_PARALLEL,
+  IDLE_SETTLE_MS,
 } = require('./common');
 
 setupChild('client');
@@ -43,32 +51,35 @@ function open() {
 }
 
 /** Time `read()` over the configured window and send the rate to run.js. */
-function measureRate(read, onDone = () => {}) {
+function measureRate(read, { onDone = () => {}, scale = 1 } = {}) {
   measureWindow({
     warmupMs: cfg.warmupMs,
     durationMs: cfg.durationMs,
     read,
     done: (count, seconds) => {
       onDone();
-      report(count / seconds, { count, seconds });
+      report((count * scale) / seconds, { count, seconds });
     },
   });
 }
 
-async function bulk() {
+async function bulkSend() {
   const socket = await open();
   // Content is irrelevant; one buffer is reused for every write.
-  const chunk = Buffer.alloc(BULK_CHUNK, 0x61);
-  // Write until the socket asks us to wait, then resume on 'drain'. After a bounded
-  // number of accepted writes, yield to the event loop so it never starves.
-  function pump() {
-    for (let i = 0; i < 64; i++) {
-      if (!socket.write(chunk)) return; // 'drain' will call pump again
-    }
-    setImmediate(pump);
-  }
-  socket.on('drain', pump);
-  pump();
+  pumpWrites(socket, Buffer.alloc(BULK_CHUNK, 0x61));
+}
+
+async function bulkRecv() {
+  const socket = await open();
+  let bytes = 0;
+  socket.on('data', (chunk) => {
+    bytes += chunk.length;
+  });
+  // The measurement starts at the first byte, so connection setup is not timed.
+  socket.once('data', () => measureRate(() => bytes, { scale: 1e-6 }));
+  socket.on('end', () => {
+    throw new Error('the server ended the bulk stream');
+  });
 }
 
 async function pingpong(connections) {
@@ -108,19 +119,59 @@ function connectCycles() {
     });
   }
   for (let i = 0; i < CONNECT_CONCURRENCY; i++) cycle();
-  measureRate(
-    () => cycles,
-    () => {
+  measureRate(() => cycles, {
+    onDone: () => {
       stopped = true;
     },
-  );
+  });
+}
+
+/**
+ * Open a connection and resolve once the server's one-byte greeting has arrived: it proves
+ * the server accepted it, so opening at most IDLE_PARALLEL at a time never fills the
+ * server's accept queue (a dropped SYN is retried only a second later).
+ */
+async function openGreeted() {
+  const socket = await open();
+  await new Promise((resolve) => socket.once('data', resolve));
+  return socket;
+}
+
+async function idle() {
+  // One connection first, so that what the first connection costs once (the module's
+  // runtime, buffers) is not counted per connection.
+  const first = await openGreeted();
+  await new Promise((resolve) => {
+    first.on('close', resolve);
+    first.destroy();
+  });
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+  const rssBefore = rssAfterGc();
+  const started = process.hrtime.bigint();
+  const sockets = [];
+  let next = 0;
+  async function opener() {
+    while (next < cfg.conns) {
+      next++;
+      const socket = await openGreeted();
+      // Held like a client holds a quiet connection: open, reading, nothing to say.
+      sockets.push(socket);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(IDLE_PARALLEL, cfg.conns) }, opener));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS));
+  const rssAfter = rssAfterGc();
+  report((rssAfter - rssBefore) / cfg.conns, { conns: cfg.conns, rssBefore, rssAfter, seconds });
 }
 
 const workloads = {
-  bulk,
+  'bulk-send': bulkSend,
+  'bulk-recv': bulkRecv,
   pingpong: () => pingpong(1),
   pingpong100: () => pingpong(PINGPONG_CONNS),
   connect: connectCycles,
+  idle,
 };
 
 // A rejection (e.g. a failed connect) reaches setupChild's unhandledRejection handler,
