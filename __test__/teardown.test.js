@@ -7,10 +7,11 @@
 // lifetime.test.js covers the single-connection cases (ref/unref, process.exit() in a 'data'
 // handler, one worker terminated or exiting). This file covers them with many connections and
 // data in flight: a storm of workers terminated at every stage while the main thread keeps
-// serving, process.exit() from a write callback, a timer, a 'connection' or 'close' handler
-// with a batch of events still queued or a big write pending, process.exit() in several busy
-// workers at once, a signal mid-traffic, and processes that close or unref everything after
-// heavy traffic and must exit by themselves, promptly.
+// serving; process.exit() in the main thread or an uncaught exception in workers while they
+// are busy; workers terminated with connects pending; process.exit() from a write callback, a
+// timer, a 'connection' or 'close' handler with a batch of events still queued or a big write
+// pending, and in several busy workers at once; a signal mid-traffic; and processes that close
+// or unref everything after heavy traffic and must exit by themselves, promptly.
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
@@ -22,8 +23,18 @@ const { OURS, PRELUDE, runChild, report, outcome } = require('./helpers/child');
  * run must have ended by itself.
  */
 async function compareChild(script, opts = {}) {
-  const expected = await runChild(script, 'node:net', opts);
-  const actual = await runChild(script, OURS, opts);
+  let expected;
+  let actual;
+  if (opts.stays) {
+    // Both mostly wait for the safety kill: side by side.
+    [expected, actual] = await Promise.all([
+      runChild(script, 'node:net', opts),
+      runChild(script, OURS, opts),
+    ]);
+  } else {
+    expected = await runChild(script, 'node:net', opts);
+    actual = await runChild(script, OURS, opts);
+  }
   const want = outcome(expected);
   assert.equal(want.crashed, false, `node:net itself: ${expected.stderr}`);
   assert.equal(want.killed, Boolean(opts.stays), `node:net itself: ${expected.stdout}`);
@@ -227,6 +238,74 @@ test('process.exit() in six busy workers: only the workers end', async () => {
   );
 });
 
+const BUSY_WORKERS = `${PRELUDE}
+const { Worker } = require('node:worker_threads');
+// Eight workers pump data through 8 connections each; what happens next depends on MODE.
+const code = \`
+const net = require(process.env.NET_MODULE);
+const { parentPort, workerData } = require('node:worker_threads');
+const s = net.createServer((c) => { c.on('error', () => {}); c.pipe(c); });
+s.listen(0, '127.0.0.1', () => {
+  let received = 0;
+  let told = false;
+  const chunk = Buffer.alloc(32 * 1024, 'w');
+  for (let k = 0; k < 8; k++) {
+    const c = net.connect(s.address().port, '127.0.0.1');
+    const pump = () => { while (c.write(chunk)); };
+    c.on('connect', pump);
+    c.on('drain', pump);
+    c.on('error', () => {});
+    c.on('data', (d) => {
+      received += d.length;
+      if (!told && received >= 1024 * 1024) { told = true; parentPort.postMessage('flowing'); }
+      if (workerData.mode === 'throw' && received >= 2 * 1024 * 1024) throw new Error('boom');
+    });
+  }
+  if (workerData.mode === 'connects') {
+    for (let k = 0; k < 200; k++) net.connect(s.address().port, '127.0.0.1').on('error', () => {});
+  }
+});
+\`;
+const mode = process.env.MODE;
+const N = 8;
+const workers = [];
+const lines = [];
+let flowing = 0;
+let exited = 0;
+for (let i = 0; i < N; i++) {
+  const w = new Worker(code, { eval: true, workerData: { mode } });
+  workers.push(w);
+  w.on('error', (e) => lines.push('worker error ' + e.message));
+  w.on('exit', (c) => {
+    lines.push('worker exit ' + c);
+    if (++exited === N) log(lines.sort().join(', '));
+  });
+  w.on('message', () => {
+    if (++flowing < N) return;
+    if (mode === 'exit') { log('main exits'); process.exit(21); }
+    if (mode === 'connects') for (const x of workers) x.terminate();
+  });
+}
+process.on('exit', (c) => log('exit', c));
+`;
+
+test('process.exit() in the main thread while 8 workers are mid-traffic', async () => {
+  const { expected } = await compareChild(BUSY_WORKERS, { env: { MODE: 'exit' } });
+  assert.deepEqual([expected.code, expected.stdout], [21, 'main exits\nexit 21\n']);
+});
+
+test('an uncaught exception in 8 busy workers: each reports it and exits 1', async () => {
+  const { expected } = await compareChild(BUSY_WORKERS, { env: { MODE: 'throw' } });
+  const each = [...Array(8).fill('worker error boom'), ...Array(8).fill('worker exit 1')];
+  assert.deepEqual([expected.code, expected.stdout], [0, `${each.join(', ')}\nexit 0\n`]);
+});
+
+test('8 busy workers terminated with 200 connects each still pending', async () => {
+  const { expected } = await compareChild(BUSY_WORKERS, { env: { MODE: 'connects' } });
+  const each = Array(8).fill('worker exit 1');
+  assert.deepEqual([expected.code, expected.stdout], [0, `${each.join(', ')}\nexit 0\n`]);
+});
+
 // ---------------------------------------------------------------------------------------------
 // process.exit() with events queued and writes pending
 
@@ -370,21 +449,25 @@ ${body}
 
 test('200 connections ended after traffic, server closed: exits by itself', async () => {
   const { expected } = await compareChild(selfExitScript(`
-let received = 0;
-const t = traffic(200, (c, d) => {
-  received += d.length;
-  if (received >= 8 * 1024 * 1024 && !t.ending) {
-    t.ending = true;
-    let closed = 0;
-    for (const s of t.clients) {
-      s.removeAllListeners('drain');
-      s.on('close', () => {
-        if (++closed === t.clients.length) t.server.close(() => finish('all closed'));
-      });
-      s.end();
-    }
+// Each client sends 256 KiB in 4 KiB writes, reads the echo back, then ends.
+const server = net.createServer((c) => c.pipe(c));
+server.listen(0, '127.0.0.1', () => {
+  let closed = 0;
+  for (let i = 0; i < 200; i++) {
+    const c = net.connect(server.address().port, '127.0.0.1');
+    let received = 0;
+    c.on('connect', () => {
+      for (let k = 0; k < 64; k++) c.write(Buffer.alloc(4096, k));
+    });
+    c.on('data', (d) => {
+      received += d.length;
+      if (received === 256 * 1024) c.end();
+    });
+    c.on('close', () => {
+      if (++closed === 200) server.close(() => finish('all closed'));
+    });
   }
-}, 4 * 1024);
+});
 `), { limitMs: 8000 });
   assert.deepEqual([expected.code, expected.stdout], [0, 'all closed\nexit 0 promptly\n']);
 });
