@@ -172,6 +172,36 @@ test('a peer that floods without reading, then closes with data unread: the echo
     }),
   ));
 
+test('a peer that floods and never reads: the idle timeout fires on the stalled echo', () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await serve(net, ports, (s, i) => {
+        echo(s);
+        if (i === 0) {
+          s.setTimeout(200, () => {
+            t.push('on timeout', s.writableNeedDrain, s.isPaused());
+            s.destroy();
+          });
+        }
+      });
+      const accepted = nextConnection(srv.server);
+      const peer = await connect(nodeNet, srv.port);
+      const peerEvents = record(peer, EVENTS);
+      const peerClosed = once(peer, 'close');
+      peer.pause();
+      const flood = Buffer.alloc(1 << 20, 0x68);
+      for (let i = 0; i < 16; i++) peer.write(flood);
+      await accepted;
+      await closed(srv.lists[0]);
+      // The server closed with the flood unread: the peer gets a reset.
+      await peerClosed;
+      t.push('peer', peerEvents);
+      t.push('server sockets', srv.lists);
+      t.push('good client served', await goodClient(nodeNet, srv.port));
+      await srv.close();
+    }),
+  ));
+
 test('a peer that asks, never reads, then resets: each callback of the answer runs once', () =>
   compare(
     withPorts(async (net, t, ports) => {
