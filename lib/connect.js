@@ -22,7 +22,7 @@ const {
 } = require('./validators');
 const { isIP } = require('./ip');
 const engine = require('./engine');
-const { ACTIVE_CONNECTING } = engine;
+const { ACTIVE_CONNECTING, EventKind, kOnEvent } = engine;
 const autoSelect = require('./autoselect');
 const compat = require('./compat');
 const {
@@ -32,6 +32,7 @@ const {
   kSetKeepAliveInitialDelay,
   kIsPipe,
   UV_EINVAL,
+  UV_ECANCELED,
   UV_ETIMEDOUT,
 } = require('./shared');
 
@@ -165,7 +166,20 @@ function lookupAndConnectMultiple(self, lookup, host, options, dnsopts, port, lo
       return;
     }
     self.autoSelectFamilyAttemptedAddresses = [];
-    const context = { socket: self, addresses: toAttempt, current: 0, port, localPort, timeout, timer: null, errors: [] };
+    const context = {
+      socket: self,
+      addresses: toAttempt,
+      current: 0,
+      port,
+      localPort,
+      timeout,
+      timer: null,
+      errors: [],
+      // Attempts overlap (RFC 8305) unless they must share one local port: two sockets
+      // cannot bind the same port at once, so those attempts run one after another as in Node.
+      parallel: !localPort,
+      live: new Set(), // attempts started and not yet failed
+    };
     self[kConnectContext] = context;
     self._unrefTimer();
     internalConnectMultiple(context);
@@ -228,10 +242,20 @@ function internalConnect(self, address, port, addressType, localAddress, localPo
   if (failed) self.destroy(connectFailure(failed));
 }
 
+/**
+ * Start the next address of an autoSelectFamily connect, or give up when every attempt has
+ * failed. Node abandons an attempt when its delay (`autoSelectFamilyAttemptTimeout`) passes;
+ * here it stays alive beside the later ones and the first to connect wins (RFC 8305), so a
+ * slow but working first route still connects. The events are Node's: the delay still emits
+ * 'connectionAttemptTimeout' before the next 'connectionAttempt'.
+ */
 function internalConnectMultiple(context, canceled) {
   clearTimeout(context.timer);
   const self = context.socket;
   if (canceled || context.current === context.addresses.length) {
+    // An earlier attempt is still under way and may yet connect.
+    if (!canceled && context.live.size > 0) return;
+    abandonAttempts(self, context);
     self[kConnectContext] = null;
     if (context.errors.length === 0) {
       self.destroy(ERR_SOCKET_CONNECTION_TIMEOUT());
@@ -241,13 +265,11 @@ function internalConnectMultiple(context, canceled) {
     return;
   }
   const current = context.current++;
-  if (current > 0) {
-    // Each attempt gets a fresh handle; the previous one is closed.
-    replaceHandle(self);
-  }
+  if (current > 0) nextAttemptHandle(self, context);
   const { localPort, port } = context;
   const { address, family: addressType } = context.addresses[current];
   self.autoSelectFamilyAttemptedAddresses.push(`${address}:${port}`);
+  const attempt = new Attempt(context, self._handle);
   const failed = startConnect(self, address, port, addressType, undefined, localPort);
   if (failed) {
     const ex = connectFailure(failed);
@@ -256,50 +278,135 @@ function internalConnectMultiple(context, canceled) {
     internalConnectMultiple(context);
     return;
   }
-  self._handle.attempt = current;
+  // The attempt's outcome goes to it rather than to the socket.
+  self._handle.setOwner(attempt);
+  context.live.add(attempt);
   if (current < context.addresses.length - 1) {
-    const handle = self._handle;
-    context.timer = setTimeout(onAttemptTimeout, context.timeout, context, handle);
+    context.timer = setTimeout(onAttemptTimeout, context.timeout, context, attempt);
   }
 }
 
-function onAttemptTimeout(context, handle) {
+/**
+ * One connect attempt of autoSelectFamily. Its handle's events come here until the attempt
+ * wins (the socket then owns the handle) or fails.
+ */
+class Attempt {
+  constructor(context, handle) {
+    this.context = context;
+    this.handle = handle;
+    handle.attempt = this;
+  }
+
+  [kOnEvent](kind, payload) {
+    if (kind === EventKind.Connected) {
+      this.handle.setActive(ACTIVE_CONNECTING, false);
+      onAttemptConnected(this);
+    } else if (kind === EventKind.ConnectFailed) {
+      this.handle.setActive(ACTIVE_CONNECTING, false);
+      onAttemptFailed(this, payload);
+    } else if (kind === EventKind.SocketClosed) {
+      // A failed attempt's descriptor was closed by the native side. (A handle closed from
+      // JS is released or re-owned by the socket first, so its closing never comes here.)
+      // The socket may still hold the handle: its close must not wait for this event again.
+      this.handle.nativeClosed = true;
+    }
+  }
+}
+
+function closeAttemptHandle(handle) {
+  if (handle.closed) return;
+  handle.native.close(false);
+  handle.release();
+}
+
+/** Give the socket a fresh handle for the next attempt; the previous one closes unless alive. */
+function nextAttemptHandle(self, context) {
+  const old = self._handle;
+  if (old && !context.live.has(old.attempt)) closeAttemptHandle(old);
+  self._handle = engine.createSocketHandle(self);
+  self._sockname = null;
+}
+
+function onAttemptConnected(attempt) {
+  const { context, handle } = attempt;
   const self = context.socket;
+  context.live.delete(attempt);
+  if (self[kConnectContext] !== context || !self.connecting) return;
+  clearTimeout(context.timer);
+  self[kConnectContext] = null;
+  // The losers are closed; the winner becomes the socket's handle.
+  for (const other of context.live) closeAttemptHandle(other.handle);
+  context.live.clear();
+  if (self._handle !== handle) closeAttemptHandle(self._handle);
+  handle.setOwner(self);
+  self._handle = handle;
+  self._sockname = null;
+  onConnectOutcome(self, 0);
+}
+
+function onAttemptFailed(attempt, status) {
+  const { context, handle } = attempt;
+  const self = context.socket;
+  context.live.delete(attempt);
+  if (self[kConnectContext] !== context || !self.connecting) return;
   const req = handle.request;
-  const ex = exceptionWithHostPort(UV_ETIMEDOUT, 'connect', req.address, req.port);
+  const ex = connectionError(req, status);
   context.errors.push(ex);
+  if (handle === self._handle) {
+    // The latest attempt failed: go on at once, as Node does.
+    clearTimeout(context.timer);
+    self.emit('connectionAttemptFailed', req.address, req.port, req.addressType, ex);
+    if (self.connecting) internalConnectMultiple(context);
+    return;
+  }
+  // An earlier attempt, kept alive past its delay, failed after all.
+  closeAttemptHandle(handle);
+  self.emit('connectionAttemptFailed', req.address, req.port, req.addressType, ex);
+  if (self.connecting && context.current === context.addresses.length) {
+    internalConnectMultiple(context);
+  }
+}
+
+function onAttemptTimeout(context, attempt) {
+  const self = context.socket;
+  const req = attempt.handle.request;
+  if (!context.parallel) {
+    // One local port for all attempts: this one must make way for the next.
+    context.live.delete(attempt);
+    context.errors.push(connectionError(req, UV_ETIMEDOUT));
+  }
   self.emit('connectionAttemptTimeout', req.address, req.port, req.addressType);
   if (self.connecting) internalConnectMultiple(context);
 }
 
-function replaceHandle(self) {
-  const old = self._handle;
-  if (old) {
-    old.native.close(false);
-    old.release();
+/**
+ * The socket is destroyed (or gives up) while attempts are under way: close every attempt but
+ * the socket's own handle, which the socket closes itself (and so gets its events back).
+ * Returns the request of the latest attempt if it was still connecting: Node reports that one
+ * cancelled ('connectionAttemptFailed' with ECANCELED) when its handle closes.
+ */
+function abandonAttempts(self, context) {
+  clearTimeout(context.timer);
+  const handle = self._handle;
+  const canceled = handle && context.live.has(handle.attempt) ? handle.request : null;
+  for (const attempt of context.live) {
+    if (attempt.handle !== handle) closeAttemptHandle(attempt.handle);
   }
-  self._handle = engine.createSocketHandle(self);
-  self._sockname = null;
+  context.live.clear();
+  if (handle && !handle.closed) handle.setOwner(self);
+  return canceled;
+}
+
+/** Node's report of an attempt cancelled by destroy(), just before 'close'. */
+function emitAttemptCanceled(self, req) {
+  const ex = connectionError(req, UV_ECANCELED);
+  self.emit('connectionAttemptFailed', req.address, req.port, req.addressType, ex);
 }
 
 function onConnectOutcome(self, status) {
   if (self.destroyed) return;
   const handle = self._handle;
   const req = handle?.request || {};
-  const context = self[kConnectContext];
-  if (context) {
-    clearTimeout(context.timer);
-    if (status !== 0) {
-      let details;
-      if (req.localAddress && req.localPort) details = `${req.localAddress}:${req.localPort}`;
-      const ex = exceptionWithHostPort(status, 'connect', req.address, req.port, details);
-      context.errors.push(ex);
-      self.emit('connectionAttemptFailed', req.address, req.port, req.addressType, ex);
-      if (self.connecting) internalConnectMultiple(context);
-      return;
-    }
-    self[kConnectContext] = null;
-  }
   self.connecting = false;
   self._sockname = null;
   if (status === 0) {
@@ -313,16 +420,22 @@ function onConnectOutcome(self, status) {
     self.emit('ready');
     if (!self.isPaused()) self.read(0);
   } else {
-    let details;
-    if (req.localAddress && req.localPort) details = `${req.localAddress}:${req.localPort}`;
-    const ex = exceptionWithHostPort(status, 'connect', req.address, req.port, details);
-    if (details) {
-      ex.localAddress = req.localAddress;
-      ex.localPort = req.localPort;
-    }
+    const ex = connectionError(req, status);
     self.emit('connectionAttemptFailed', req.address, req.port, req.addressType, ex);
     self.destroy(ex);
   }
 }
 
-module.exports = { lookupAndConnect, connectPath, onConnectOutcome };
+/** The error of a failed connect request, as Node's createConnectionError builds it. */
+function connectionError(req, status) {
+  let details;
+  if (req.localAddress && req.localPort) details = `${req.localAddress}:${req.localPort}`;
+  const ex = exceptionWithHostPort(status, 'connect', req.address, req.port, details);
+  if (details) {
+    ex.localAddress = req.localAddress;
+    ex.localPort = req.localPort;
+  }
+  return ex;
+}
+
+module.exports = { lookupAndConnect, connectPath, onConnectOutcome, abandonAttempts, emitAttemptCanceled };

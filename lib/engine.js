@@ -83,6 +83,11 @@ class NativeHandle {
     owners.set(this.id, owner);
   }
 
+  /** Route the handle's events to another owner (a connect attempt hands its handle over). */
+  setOwner(owner) {
+    if (!this.closed) owners.set(this.id, owner);
+  }
+
   /** The handle now holds a descriptor (connecting, accepted or listening). */
   markOpen() {
     if (this.open || this.closed) return;

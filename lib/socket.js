@@ -43,7 +43,7 @@ const {
   UV_ENOTCONN,
   UV_ENOTSOCK,
 } = require('./shared');
-const { lookupAndConnect, connectPath, onConnectOutcome } = require('./connect');
+const { lookupAndConnect, connectPath, onConnectOutcome, abandonAttempts, emitAttemptCanceled } = require('./connect');
 
 const kTimeout = Symbol('kTimeout');
 const kLastWriteQueueSize = Symbol('kLastWriteQueueSize');
@@ -62,9 +62,11 @@ const TIMEOUT_MAX = 2 ** 31 - 1;
 
 /** State of a handle being closed: who waits for the native descriptor to go. */
 class CloseState {
-  constructor(handle, isException) {
+  constructor(handle, isException, canceledAttempt) {
     this.handle = handle;
     this.isException = isException;
+    /** The request of an autoSelectFamily attempt the close cancels (reported first). */
+    this.canceledAttempt = canceledAttempt;
   }
 }
 
@@ -312,19 +314,21 @@ class SocketPrototype extends stream.Duplex {
     for (let s = this; s !== null; s = s._parent) {
       clearTimeout(s[kTimeout]);
     }
+    let canceled = null;
     if (this[kConnectContext]) {
-      clearTimeout(this[kConnectContext].timer);
+      canceled = abandonAttempts(this, this[kConnectContext]);
       this[kConnectContext] = null;
     }
     const handle = this._handle;
     if (handle) {
-      const state = new CloseState(handle, exception ? true : false);
+      const state = new CloseState(handle, exception ? true : false, canceled);
       this[kCloseState] = state;
       const reset = this[kResetAndClosing];
       this[kResetAndClosing] = false;
       handle.setActive(ACTIVE_CLOSING, true);
       const closeHandle = () => {
-        if (!handle.native.close(reset)) setImmediate(finishClose, this, state);
+        // (A failed connect attempt's descriptor may be closed already.)
+        if (!handle.native.close(reset) || handle.nativeClosed) setImmediate(finishClose, this, state);
       };
       if (this._closeAfterHandlingError) {
         // Set by http: the socket stays usable while its 'error' is handled on the next tick.
@@ -798,6 +802,7 @@ function onNativeClosed(socket) {
 function finishClose(socket, state) {
   if (state.handle.closed) return;
   state.handle.release();
+  if (state.canceledAttempt) emitAttemptCanceled(socket, state.canceledAttempt);
   cancelPendingWrites(socket);
   socket.emit('close', state.isException);
 }

@@ -678,6 +678,9 @@ impl SocketHandle {
       let addr = socket_addr(&address, port)?;
       let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
       socket.set_nonblocking(true)?;
+      // libuv sets SO_REUSEADDR on every TCP bind, so a local port held by a socket that is
+      // not listening (closing, TIME_WAIT, a connect being abandoned) can be bound again.
+      socket.set_reuse_address(true)?;
       socket.bind(&addr.into())?;
       Ok::<_, io::Error>(socket)
     })();
