@@ -3,7 +3,7 @@
 // format, so user code that checks `err.code` (permanent API) or even the message sees the same
 // thing as with node:net.
 
-const { inspect, getSystemErrorMap } = require('node:util');
+const { format, inspect, getSystemErrorMap } = require('node:util');
 
 const kTypes = ['string', 'function', 'number', 'object', 'Function', 'Object', 'boolean', 'bigint', 'symbol'];
 const classRegExp = /^([A-Z][a-z0-9]*)+$/;
@@ -167,12 +167,13 @@ const ERR_SERVER_NOT_RUNNING = simple(Error, 'ERR_SERVER_NOT_RUNNING', 'Server i
 const ERR_SOCKET_CLOSED = simple(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed');
 const ERR_SOCKET_CLOSED_BEFORE_CONNECTION = simple(Error, 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION', 'Socket closed before the connection was established');
 const ERR_SOCKET_CONNECTION_TIMEOUT = simple(Error, 'ERR_SOCKET_CONNECTION_TIMEOUT', 'Socket connection timeout');
-const ERR_INVALID_IP_ADDRESS = (ip) => nodeError(TypeError, 'ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${ip}`);
+// (Node formats these messages with util.format's %s: an object is inspected, not stringified.)
+const ERR_INVALID_IP_ADDRESS = (ip) => nodeError(TypeError, 'ERR_INVALID_IP_ADDRESS', format('Invalid IP address: %s', ip));
 const ERR_INVALID_ADDRESS_FAMILY = (family, host, port) =>
   Object.assign(nodeError(RangeError, 'ERR_INVALID_ADDRESS_FAMILY', `Invalid address family: ${family} ${host}:${port}`), { host, port });
 const ERR_INVALID_HANDLE_TYPE = simple(TypeError, 'ERR_INVALID_HANDLE_TYPE', 'This handle type cannot be sent');
 const ERR_IP_BLOCKED = (ip) => nodeError(Error, 'ERR_IP_BLOCKED', `IP(${ip}) is blocked by net.BlockList`);
-const ERR_INVALID_FD_TYPE = (type) => nodeError(TypeError, 'ERR_INVALID_FD_TYPE', `Unsupported fd type: ${type}`);
+const ERR_INVALID_FD_TYPE = (type) => nodeError(TypeError, 'ERR_INVALID_FD_TYPE', format('Unsupported fd type: %s', type));
 
 /** `[code, message]` of a libuv errno (negative), as Node's own error map has them. */
 let errorMap;

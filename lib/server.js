@@ -13,7 +13,7 @@ const {
   errnoException,
   uvExceptionWithHostPort,
 } = require('./errors');
-const { validateNumber, validatePort, validateBoolean, validateAbortSignal } = require('./validators');
+const { validateNumber, validatePort, validateAbortSignal } = require('./validators');
 const { normalizeArgs, toNumber, isPipeName } = require('./normalize');
 const engine = require('./engine');
 const { EventKind, kOnEvent, ACTIVE_LISTENING } = engine;
@@ -25,6 +25,8 @@ const { BlockList } = require('node:net');
 
 const DEFAULT_IPV4_ADDR = '0.0.0.0';
 const DEFAULT_IPV6_ADDR = '::';
+/** Bytes in sockaddr_un.sun_path on Linux. */
+const SUN_PATH_LEN = 108;
 
 let dns; // loaded on first name lookup
 
@@ -90,6 +92,10 @@ class ServerPrototype extends EventEmitter {
     if (cb !== null) this.once('listening', cb);
     const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
     options = options._handle || options.handle || options;
+    // Read when Node reads them (a getter that throws must throw at the same point). Only
+    // `true` counts; Node 20 has no reusePort option at all.
+    const ipv6Only = options.ipv6Only === true;
+    const reusePort = hasReusePortOption && options.reusePort === true;
     this._listeningId++;
 
     // listen(handle) with another server of this module (or its handle): serve the same
@@ -120,16 +126,15 @@ class ServerPrototype extends EventEmitter {
     if (typeof options.port === 'number' || typeof options.port === 'string') {
       validatePort(options.port, 'options.port');
       const backlog = options.backlog || backlogFromArgs;
-      if (options.reusePort != null) validateBoolean(options.reusePort, 'options.reusePort');
-      // In a cluster worker, Node shares one listening handle through the primary; this
-      // module's handles cannot travel over the IPC channel, so each worker listens itself
-      // with SO_REUSEPORT and the kernel spreads connections (unless `exclusive`).
-      const reusePort = options.reusePort === true || (isClusterWorker() && !options.exclusive);
-      const flags = { ipv6Only: Boolean(options.ipv6Only), reusePort };
+      // (Node does not validate reusePort: anything but `true` is no.)
+      if (hasReusePortOption && options.reusePort === true) options.exclusive = true;
       if (options.host) {
-        lookupAndListen(this, options.port | 0, options.host, backlog, flags);
+        const port = options.port | 0;
+        const host = options.host;
+        lookupAndListen(this, port, host, backlog, listenFlags(ipv6Only, reusePort, options.exclusive));
       } else {
-        setupListenHandle(this, null, options.port | 0, 4, backlog, flags);
+        const port = options.port | 0;
+        setupListenHandle(this, null, port, 4, backlog, listenFlags(ipv6Only, reusePort, options.exclusive));
       }
       return this;
     }
@@ -141,7 +146,12 @@ class ServerPrototype extends EventEmitter {
         throw ERR_INVALID_ARG_VALUE('options', options, msg);
       }
       const pipeName = (this._pipeName = options.path);
-      listenPipe(this, pipeName, options.backlog || backlogFromArgs);
+      const backlog = options.backlog || backlogFromArgs;
+      // Node reads these next (for the cluster primary), whatever it then does with them.
+      options.exclusive;
+      options.readableAll;
+      options.writableAll;
+      listenPipe(this, pipeName, backlog);
       if (this._handle) setPipeMode(this, pipeName, options);
       return this;
     }
@@ -214,6 +224,19 @@ class ServerPrototype extends EventEmitter {
       this.close((err) => (err ? reject(err) : resolve()));
     });
   }
+}
+
+/** The `reusePort` listen option (SO_REUSEPORT) exists from Node 22.12 / 23.1 on. */
+const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(Number);
+const hasReusePortOption = nodeMajor > 22 || (nodeMajor === 22 && nodeMinor >= 12);
+
+/**
+ * Socket flags of a TCP listen. In a cluster worker, Node shares one listening handle through
+ * the primary; this module's handles cannot travel over the IPC channel, so each worker listens
+ * itself with SO_REUSEPORT and the kernel spreads connections (unless `exclusive`).
+ */
+function listenFlags(ipv6Only, reusePort, exclusive) {
+  return { ipv6Only, reusePort: reusePort || (isClusterWorker() && !exclusive) };
 }
 
 let cluster; // loaded on first listen, as Node does
@@ -318,6 +341,11 @@ function setPipeMode(self, path, options) {
   if (options.readableAll === true) wanted |= 0o444;
   if (options.writableAll === true) wanted |= 0o222;
   if (wanted === 0) return;
+  // A name longer than sun_path was cut to fit (Node 20, 22): the file has the cut name, which
+  // libuv's chmod finds through the socket itself.
+  if (compat.truncatesLongUnixPaths && Buffer.byteLength(path) > SUN_PATH_LEN) {
+    path = Buffer.from(path).subarray(0, SUN_PATH_LEN);
+  }
   try {
     if (compat.pipeModeIsExact) {
       fs.chmodSync(path, wanted);
