@@ -93,17 +93,6 @@ const KNOWN_DIVERGENCES = [
       kind === 'socket' && state === 'pipe' && method === 'connect' && args.form === 'tcp',
   },
   {
-    id: 'sync-connect-error-details',
-    description:
-      'a connect that fails at once (ENETUNREACH: socket bound to ::1, IPv4-mapped address): ' +
-      'node:net reports it from the connect call with " - Local (::1:port)" in the message; ' +
-      'rsnet reports it later, without (repro: /tmp/fuzz-repros/sync-connect-error-details.js)',
-    match: ({ method, args }) =>
-      (method === 'connect' || method === 'createConnection') &&
-      nodeNet.isIPv6(String(optionOf(args[0], 'localAddress'))) &&
-      String(optionOf(args[0], 'host')).startsWith('::ffff:'),
-  },
-  {
     id: 'aborted-signal-in-constructor',
     description:
       'new Socket({ signal }) with an aborted signal: the stream destroys the socket inside its ' +

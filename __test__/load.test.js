@@ -367,11 +367,7 @@ function fill(spare) {
 function unfill() { while (fillers.length) fs.closeSync(fillers.pop()); }
 `;
 
-const todoConnectEmfile =
-  'diverges: the message lacks " - Local (undefined:undefined)"; ' +
-  'repro /tmp/load-repros/emfile-connect.js';
-
-test('connect() with no descriptor left: EMFILE as Node reports it', { todo: todoConnectEmfile }, async () => {
+test('connect() with no descriptor left: EMFILE as Node reports it', async () => {
   const script = `${PRELUDE}${FILL}
 const server = net.createServer();
 server.listen(0, '127.0.0.1', () => {
@@ -394,14 +390,9 @@ server.listen(0, '127.0.0.1', () => {
   assert.deepEqual(outcome(actual), outcome(expected));
 });
 
-const todoAcceptEmfile =
-  "diverges: ours emits 'error' (accept EMFILE) in a hot loop and never drops the connection, " +
-  'which hangs; without an error listener the process dies; ' +
-  'repro /tmp/load-repros/emfile-accept.js';
-
 // Node (libuv) keeps a spare descriptor for this: it frees it, accepts the pending connections
 // and closes them at once, and reports no error.
-test('accept() with no descriptor left: connection dropped, no error, served after', { todo: todoAcceptEmfile }, async () => {
+test('accept() with no descriptor left: connection dropped, no error, served after', async () => {
   for (const listener of [false, true]) {
     const script = `${PRELUDE}${FILL}
 const server = net.createServer((c) => c.end('hi'));

@@ -207,9 +207,9 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
   }
   const err = native.connect(address, port);
   if (err) {
+    // As Node: the local name even when there is none (EMFILE: "undefined:undefined").
     const sockname = self._getsockname();
-    const details = sockname.address !== undefined ? `${sockname.address}:${sockname.port}` : undefined;
-    return { err, syscall: 'connect', address, port, details };
+    return { err, syscall: 'connect', address, port, details: `${sockname.address}:${sockname.port}` };
   }
   self._handle.setActive(ACTIVE_CONNECTING, true);
   self._handle.request = { address, port, addressType, localAddress, localPort };

@@ -3,8 +3,9 @@
 //! `listen` binds and listens on the JS thread (so errors are known at once, as with libuv),
 //! then an accept task on the runtime thread turns each connection into a `SocketShared` with
 //! its read task already spawned, and queues a `Connection` event; the JS side wraps it in a
-//! `Socket`. Accept errors are reported and the loop backs off briefly so a full descriptor table
-//! (`EMFILE`) does not spin.
+//! `Socket`. A full descriptor table (`EMFILE`) is handled as libuv handles it: the pending
+//! connections are accepted with a reserve descriptor and closed (`drop_pending`). Other accept
+//! errors are reported and the loop backs off briefly so they do not spin.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
@@ -15,7 +16,9 @@ use std::time::Duration;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use socket2::{Domain, Socket, Type};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::net::{TcpStream, UnixStream};
 use tokio::task::AbortHandle;
 
 use crate::engine::with_engine;
@@ -54,29 +57,74 @@ pub struct ServerHandle {
   unix: bool,
 }
 
-/// A listening socket, registered with the runtime.
-enum Listener {
-  Tcp(TcpListener),
-  Unix(UnixListener),
+/// A listening socket, registered with the runtime. It is polled for readiness itself (rather
+/// than through tokio's listeners) so that a full descriptor table can be handled as libuv
+/// does: `accept` fails with EMFILE even when no connection waits, so after `drop_pending` the
+/// loop must wait for the next connection rather than try again.
+struct Listener {
+  fd: AsyncFd<Socket>,
+  unix: bool,
 }
 
 impl Listener {
   /// Register a listening TCP socket with the runtime (inside its context).
   fn tcp(socket: Socket) -> io::Result<Self> {
-    Ok(Listener::Tcp(TcpListener::from_std(socket.into())?))
+    Self::register(socket, false)
   }
 
   /// Register a listening Unix domain socket with the runtime (inside its context).
   fn unix(socket: Socket) -> io::Result<Self> {
-    let std: std::os::unix::net::UnixListener = std::os::fd::OwnedFd::from(socket).into();
-    Ok(Listener::Unix(UnixListener::from_std(std)?))
+    Self::register(socket, true)
   }
 
+  fn register(socket: Socket, unix: bool) -> io::Result<Self> {
+    // SAFETY: the socket owns its descriptor and is owned by the AsyncFd from here on.
+    // (`ServerHandle::close` may shut the descriptor down or replace it by `dup2` while the
+    // accept task is being aborted; the task then never accepts again.)
+    let fd = unsafe { AsyncFd::register_with_interest(socket, Interest::READABLE) }?;
+    Ok(Listener { fd, unix })
+  }
+
+  fn fd(&self) -> RawFd {
+    self.fd.get_ref().as_raw_fd()
+  }
+
+  /// The next connection. Out of descriptors, the waiting connections are dropped
+  /// (`drop_pending`) and the wait goes on; EMFILE is returned only when that was not possible.
   async fn accept(&self) -> io::Result<Stream> {
-    Ok(match self {
-      Listener::Tcp(l) => Stream::Tcp(l.accept().await?.0),
-      Listener::Unix(l) => Stream::Unix(l.accept().await?.0),
-    })
+    loop {
+      let mut ready = self.fd.readable().await?;
+      // SAFETY: accept4 on the listening descriptor; a descriptor returned is owned below.
+      let fd = unsafe {
+        libc::accept4(
+          self.fd(),
+          std::ptr::null_mut(),
+          std::ptr::null_mut(),
+          libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+        )
+      };
+      if fd >= 0 {
+        // SAFETY: a new descriptor, owned by the stream from here on.
+        return Ok(if self.unix {
+          Stream::Unix(UnixStream::from_std(unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) })?)
+        } else {
+          Stream::Tcp(TcpStream::from_std(unsafe { std::net::TcpStream::from_raw_fd(fd) })?)
+        });
+      }
+      let err = io::Error::last_os_error();
+      match err.raw_os_error() {
+        Some(libc::EAGAIN) => ready.clear_ready(),
+        Some(libc::EINTR) => {}
+        Some(libc::EMFILE | libc::ENFILE) => {
+          let errno = drop_pending(self.fd());
+          if errno != -libc::EAGAIN {
+            return Err(io::Error::from_raw_os_error(-errno));
+          }
+          ready.clear_ready();
+        }
+        _ => return Err(err),
+      }
+    }
   }
 }
 
@@ -111,6 +159,8 @@ async fn accept_loop(server: u32, queue: Arc<EventQueue>, listener: Listener, pa
         socket.attach(stream, notice);
         queue.push(Event::Connection { server, socket });
       }
+      // The peer gave up before we took the connection: nothing to report (as libuv).
+      Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => {}
       Err(e) => {
         queue.push(Event::AcceptFailed {
           server,
@@ -121,6 +171,43 @@ async fn accept_loop(server: u32, queue: Arc<EventQueue>, listener: Listener, pa
       }
     }
   }
+}
+
+/// The descriptor libuv keeps in reserve for `drop_pending` (`/dev/null`, read-only); one for
+/// the process, opened when the first server starts listening.
+static RESERVE_FD: std::sync::Mutex<Option<std::os::fd::OwnedFd>> = std::sync::Mutex::new(None);
+
+fn open_reserve_fd() {
+  let mut reserve = RESERVE_FD.lock().unwrap_or_else(|p| p.into_inner());
+  if reserve.is_none() {
+    *reserve = std::fs::File::open("/dev/null").ok().map(Into::into);
+  }
+}
+
+/// Out of descriptors with connections waiting: do what libuv does (its "EMFILE trick"), so a
+/// full descriptor table neither spins nor leaves peers hanging. Free the reserve descriptor,
+/// accept every pending connection and close it at once (the peers see an orderly close), then
+/// take the reserve again. Returns the errno that ended the accepts: -EAGAIN when the queue was
+/// emptied (nothing to report), -EMFILE when there was no reserve to free.
+fn drop_pending(listener: RawFd) -> i32 {
+  let mut reserve = RESERVE_FD.lock().unwrap_or_else(|p| p.into_inner());
+  if reserve.take().is_none() {
+    return -libc::EMFILE;
+  }
+  let errno = loop {
+    // SAFETY: accept4 on the listening descriptor; a returned descriptor is closed at once.
+    let fd = unsafe { libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
+    if fd >= 0 {
+      unsafe { libc::close(fd) };
+      continue;
+    }
+    let err = io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+    if err != libc::EINTR {
+      break -err;
+    }
+  };
+  *reserve = std::fs::File::open("/dev/null").ok().map(Into::into);
+  errno
 }
 
 #[napi]
@@ -271,10 +358,8 @@ impl ServerHandle {
     let started = with_engine(|e| {
       e.with_runtime(|rt| {
         let listener = listener()?;
-        let fd = match &listener {
-          Listener::Tcp(l) => l.as_raw_fd(),
-          Listener::Unix(l) => l.as_raw_fd(),
-        };
+        let fd = listener.fd();
+        open_reserve_fd();
         let task = rt
           .handle()
           .spawn(accept_loop(id, queue, listener, pause_on_connect));

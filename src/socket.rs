@@ -707,7 +707,11 @@ impl SocketHandle {
           s
         }
       };
-      start_connect(&socket, &addr.into())?;
+      if let Err(e) = start_connect(&socket, &addr.into()) {
+        // Kept until closed, as libuv keeps it: the error names the local address.
+        self.unconnected = Some(socket);
+        return Err(e);
+      }
       Ok::<_, io::Error>(Pending::Tcp(socket.into()))
     })();
     match result {
