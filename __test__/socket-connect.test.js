@@ -266,6 +266,18 @@ test('localAddress of the wrong family: bind error is emitted', () =>
     }),
   ));
 
+test('a connect that fails at once (ENETUNREACH) names the bound local address, as node', () =>
+  compare(
+    withPorts(async (net, t) => {
+      // A socket bound to ::1 cannot reach an IPv4-mapped address: connect() itself fails.
+      const s = net.connect({ host: '::ffff:127.0.0.1', port: 9, localAddress: '::1' });
+      s.on('connectionAttempt', (...args) => t.push('connectionAttempt', ...args));
+      s.on('error', (e) => t.push('error', e.code, e.syscall, e.message.replace(/:\d+\)$/, ':LOCALPORT)')));
+      s.on('close', (hadError) => t.push('close', hadError));
+      await once(s, 'close');
+    }),
+  ));
+
 test('noDelay, keepAlive, keepAliveInitialDelay options: connects and echoes', () =>
   compare(
     withPorts(async (net, t, ports) => {
