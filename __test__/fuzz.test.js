@@ -58,32 +58,6 @@ const LIVE_HANDLES = Symbol.for('rsnet.liveHandles');
  */
 const KNOWN_DIVERGENCES = [
   {
-    id: 'connect-while-connected',
-    description:
-      'connect() on a connected socket: node:net reuses the connected handle (at once a second ' +
-      "'connect' event over TCP, EISCONN over a Unix socket, whatever the address); rsnet makes " +
-      'a new attempt (repro: /tmp/fuzz-repros/connect-while-connected.js)',
-    match: ({ kind, method, args, target }) =>
-      kind === 'socket' && method === 'connect' && args.form !== 'none' && !target.destroyed && !target.pending,
-  },
-  {
-    id: 'connect-while-connecting',
-    description:
-      'connect() on a socket whose connect is in progress: node:net sends the second request ' +
-      "to the same handle ('error' EALREADY, then 'close'); rsnet makes a second attempt " +
-      "('connect') (repro: /tmp/fuzz-repros/connect-while-connecting.js)",
-    match: ({ kind, method, args, target }) =>
-      kind === 'socket' && method === 'connect' && args.form !== 'none' && target.connecting && !target.destroyed,
-  },
-  {
-    id: 'connect-while-closing',
-    description:
-      'connect() on a socket destroyed in the same tick (its handle still closing): rsnet ' +
-      'forgets the closing handle, which is never released (a native handle left open, and ' +
-      'the process never exits) (repro: /tmp/fuzz-repros/connect-after-destroy-leak.js)',
-    match: ({ kind, method, closing }) => kind === 'socket' && method === 'connect' && closing,
-  },
-  {
     id: 'tcp-connect-on-unix-socket',
     description:
       'connect(port, host) on a socket holding a Unix socket handle: node:net connects the ' +
@@ -91,18 +65,6 @@ const KNOWN_DIVERGENCES = [
       '(repro: /tmp/fuzz-repros/tcp-connect-on-unix-socket.js)',
     match: ({ kind, state, method, args }) =>
       kind === 'socket' && state === 'pipe' && method === 'connect' && args.form === 'tcp',
-  },
-  {
-    id: 'aborted-signal-in-constructor',
-    description:
-      'new Socket({ signal }) with an aborted signal: the stream destroys the socket inside its ' +
-      "constructor, before rsnet's Socket set its own fields: 'error' is a TypeError (reading " +
-      "'Symbol(kTimeout)' of undefined) instead of node's AbortError, and no 'close' " +
-      '(repro: /tmp/fuzz-repros/aborted-signal.js)',
-    match: ({ kind, method, args }) =>
-      kind === 'module' &&
-      ['new Socket', 'Socket', 'new Stream', 'connect', 'createConnection'].includes(method) &&
-      optionOf(args[0], 'signal')?.aborted === true,
   },
   {
     id: 'write-buffer-encoding',

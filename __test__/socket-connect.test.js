@@ -5,7 +5,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { compare, Trace, once, settle } = require('./helpers/compare.js');
+const { compare, Trace, once, settle, rewriteTrace } = require('./helpers/compare.js');
 const { withPorts, listenOn: listen } = require('./helpers/ports.js');
 
 // Events of a connection attempt, in the order node emits them. 'connectionAttempt*' are the
@@ -275,6 +275,74 @@ test('a connect that fails at once (ENETUNREACH) names the bound local address, 
       s.on('error', (e) => t.push('error', e.code, e.syscall, e.message.replace(/:\d+\)$/, ':LOCALPORT)')));
       s.on('close', (hadError) => t.push('close', hadError));
       await once(s, 'close');
+    }),
+  ));
+
+test('signal option: aborted before, during and after connecting, as node', () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listen(net, ports);
+      const make = {
+        // (Node's quirk, kept: the stream is destroyed inside the constructor and then made
+        // usable again, so a connect with an aborted signal still goes ahead.)
+        'aborted, new Socket': () => new net.Socket({ signal: AbortSignal.abort() }),
+        'aborted, connect': () => net.connect({ port: srv.port, host: '127.0.0.1', signal: AbortSignal.abort() }),
+        'abort while connecting': () => {
+          const ac = new AbortController();
+          const s = net.connect({ port: srv.port, host: '127.0.0.1', signal: ac.signal });
+          ac.abort();
+          return s;
+        },
+        'abort once connected': () => {
+          const ac = new AbortController();
+          const s = net.connect({ port: srv.port, host: '127.0.0.1', signal: ac.signal });
+          s.on('connect', () => ac.abort('reason'));
+          return s;
+        },
+      };
+      for (const [label, fn] of Object.entries(make)) {
+        const s = fn();
+        t.push(label, 'made', s.destroyed, s.readyState);
+        s.on('error', (e) => t.push(label, 'error', e, String(e.cause)));
+        t.events(s, ['connectionAttempt', 'connect', 'close'], `${label}: `);
+        await once(s, 'close');
+        await settle();
+        t.push(label, 'after', s.destroyed, s.readyState);
+        s.destroy();
+        await settle();
+      }
+      await srv.close();
+    }),
+  ));
+
+test('connect() again while connecting (EALREADY), once connected, and right after destroy(), as node', () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listen(net, ports);
+      const a = net.connect(srv.port, '127.0.0.1');
+      t.events(a, CONNECT_EVENTS, 'connecting: ');
+      a.connect(srv.port, '127.0.0.1');
+      await once(a, 'close');
+
+      const b = net.connect(srv.port, '127.0.0.1');
+      t.events(b, CONNECT_EVENTS, 'connected: ');
+      await once(b, 'connect');
+      b.connect(srv.port, '127.0.0.1');
+      await settle(100);
+      b.destroy();
+      await once(b, 'close');
+
+      // The handle destroy() closes still emits its 'close', then the new connection's events.
+      const c = net.connect(srv.port, '127.0.0.1');
+      t.events(c, CONNECT_EVENTS, 'destroyed: ');
+      await once(c, 'connect');
+      c.destroy();
+      c.connect(srv.port, '127.0.0.1');
+      await once(c, 'connect');
+      c.destroy();
+      await once(c, 'close');
+      await srv.close();
+      rewriteTrace(t, (v) => (typeof v === 'string' ? v.replace(/( - Local \(.*):\d+\)$/, '$1:EPHEMERAL)') : v));
     }),
   ));
 

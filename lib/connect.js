@@ -31,6 +31,7 @@ const {
   kSetKeepAlive,
   kSetKeepAliveInitialDelay,
   kIsPipe,
+  UV_EALREADY,
   UV_EINVAL,
   UV_ECANCELED,
   UV_ETIMEDOUT,
@@ -205,7 +206,9 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
   if (self.blockList?.check(address, `ipv${addressType}`)) {
     return { blocked: ERR_IP_BLOCKED(address) };
   }
-  const err = native.connect(address, port);
+  // A connect request still in flight on this handle: libuv's EALREADY (connect() called
+  // again while connecting).
+  const err = self._handle.isActive(ACTIVE_CONNECTING) ? UV_EALREADY : native.connect(address, port);
   if (err) {
     // As Node: the local name even when there is none (EMFILE: "undefined:undefined").
     const sockname = self._getsockname();
@@ -252,6 +255,8 @@ function internalConnect(self, address, port, addressType, localAddress, localPo
 function internalConnectMultiple(context, canceled) {
   clearTimeout(context.timer);
   const self = context.socket;
+  // The signal aborted: the stream machinery destroys the socket; start nothing more.
+  if (self._aborted) return;
   if (canceled || context.current === context.addresses.length) {
     // An earlier attempt is still under way and may yet connect.
     if (!canceled && context.live.size > 0) return;

@@ -95,6 +95,10 @@ class NativeHandle {
     state.live++;
   }
 
+  isActive(reason) {
+    return (this.reasons & reason) !== 0;
+  }
+
   setActive(reason, on) {
     const reasons = on ? this.reasons | reason : this.reasons & ~reason;
     if (reasons === this.reasons) return;

@@ -12,6 +12,7 @@ const kSetKeepAliveInitialDelay = Symbol('kSetKeepAliveInitialDelay');
 const kIsPipe = Symbol('kIsPipe');
 
 const UV_EINVAL = -22;
+const UV_EALREADY = -114;
 const UV_ENOTSOCK = -88;
 const UV_ENOTCONN = -107;
 const UV_ETIMEDOUT = -110;
@@ -31,6 +32,7 @@ module.exports = {
   kSetKeepAliveInitialDelay,
   kIsPipe,
   UV_EINVAL,
+  UV_EALREADY,
   UV_ENOTSOCK,
   UV_ENOTCONN,
   UV_ETIMEDOUT,

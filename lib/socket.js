@@ -89,17 +89,8 @@ function Socket(options) {
     validateNumber(options.keepAliveInitialDelay, 'options.keepAliveInitialDelay');
     if (options.keepAliveInitialDelay < 0) options.keepAliveInitialDelay = 0;
   }
-  if (typeof options === 'number') options = { fd: options };
-  else options = { ...options };
-  // Default to *not* allowing half open sockets; Duplex itself always allows it and the
-  // socket ends its writable side on 'end' when asked (see onReadableStreamEnd).
-  options.allowHalfOpen = Boolean(options.allowHalfOpen);
-  // 'close' comes from the handle, not from the stream machinery.
-  options.emitClose = false;
-  options.autoDestroy = true;
-  options.decodeStrings = false;
-  stream.Duplex.call(this, options);
-
+  // Set before the stream is constructed: an aborted `signal` makes the stream machinery
+  // destroy the socket from inside the Duplex constructor, and _destroy reads these.
   this.connecting = false;
   this._hadError = false;
   this._parent = null;
@@ -121,6 +112,18 @@ function Socket(options) {
   this[kCloseState] = null;
   this[kConnectContext] = null;
   this[kResetAndClosing] = false;
+
+  if (typeof options === 'number') options = { fd: options };
+  else options = { ...options };
+  // Default to *not* allowing half open sockets; Duplex itself always allows it and the
+  // socket ends its writable side on 'end' when asked (see onReadableStreamEnd).
+  options.allowHalfOpen = Boolean(options.allowHalfOpen);
+  // 'close' comes from the handle, not from the stream machinery.
+  options.emitClose = false;
+  options.autoDestroy = true;
+  options.decodeStrings = false;
+  stream.Duplex.call(this, options);
+
 
   this[kIsPipe] = false;
   if (options.handle) {
@@ -161,6 +164,9 @@ function Socket(options) {
   this[kSetKeepAliveInitialDelay] = ~~(options.keepAliveInitialDelay / 1000);
 
   this.on('end', onReadableStreamEnd);
+  // As Node's initSocketHandle: a socket destroyed while the stream was constructed (an
+  // aborted signal) is usable again; its 'error' and 'close' are already on their way.
+  this._undestroy();
 
   // A socket handed over by a server starts reading at once unless asked not to.
   if (this._handle && options.readable !== false) {
@@ -170,7 +176,7 @@ function Socket(options) {
       this.read(0);
     }
   }
-  if (options.signal) addAbortSignal(this, options.signal);
+  if (options.signal) addClientAbortSignalOption(this, options.signal);
 }
 
 class SocketPrototype extends stream.Duplex {
@@ -361,7 +367,12 @@ class SocketPrototype extends stream.Duplex {
       throw ERR_MISSING_ARGS(['options', 'port', 'path']);
     }
     if (this.write !== Socket.prototype.write) this.write = Socket.prototype.write;
+    let closing = null;
     if (this.destroyed) {
+      // A handle destroy() is still closing gets its 'close' all the same, as in Node, where
+      // its close callback runs at the end of this loop iteration: after the ticks this
+      // connect() queues (its 'connectionAttempt'), before anything the new connect reports.
+      closing = this[kCloseState];
       this._handle = null;
       this._peername = null;
       this._sockname = null;
@@ -377,11 +388,16 @@ class SocketPrototype extends stream.Duplex {
     this[kIsPipe] = pipe;
     this._unrefTimer();
     this.connecting = true;
-    if (pipe) {
-      validateString(path, 'options.path');
-      connectPath(this, path);
-    } else {
-      lookupAndConnect(this, options);
+    try {
+      if (pipe) {
+        validateString(path, 'options.path');
+        connectPath(this, path);
+      } else {
+        lookupAndConnect(this, options);
+      }
+    } finally {
+      // (Also when the arguments are refused: the old handle closes all the same.)
+      if (closing) process.nextTick(finishClose, this, closing);
     }
     return this;
   }
@@ -803,7 +819,9 @@ function finishClose(socket, state) {
   if (state.handle.closed) return;
   state.handle.release();
   if (state.canceledAttempt) emitAttemptCanceled(socket, state.canceledAttempt);
-  cancelPendingWrites(socket);
+  // (Writes belong to the socket's current handle; a handle left closing when the socket
+  // connected again has none.)
+  if (socket[kCloseState] === state) cancelPendingWrites(socket);
   socket.emit('close', state.isException);
 }
 
@@ -812,19 +830,23 @@ function emitCloseNT(socket) {
   socket.emit('close');
 }
 
-function addAbortSignal(socket, signal) {
+/**
+ * The `signal` option. The stream machinery (Duplex, which gets the same options) destroys the
+ * socket with an AbortError when it aborts; the socket itself only notes it, as Node's does,
+ * so that a pending autoSelectFamily connect stops.
+ */
+function addClientAbortSignalOption(socket, signal) {
   validateAbortSignal(signal, 'options.signal');
   const onAbort = () => {
-    const err = new Error('The operation was aborted');
-    err.name = 'AbortError';
-    err.code = 'ABORT_ERR';
-    err.cause = signal.reason;
-    socket.destroy(err);
+    socket._aborted = true;
   };
-  if (signal.aborted) process.nextTick(onAbort);
-  else {
-    signal.addEventListener('abort', onAbort, { once: true });
-    socket.once('close', () => signal.removeEventListener('abort', onAbort));
+  if (signal.aborted) {
+    process.nextTick(onAbort);
+  } else {
+    process.nextTick(() => {
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.once('close', () => signal.removeEventListener('abort', onAbort));
+    });
   }
 }
 

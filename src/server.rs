@@ -106,9 +106,13 @@ impl Listener {
       if fd >= 0 {
         // SAFETY: a new descriptor, owned by the stream from here on.
         return Ok(if self.unix {
-          Stream::Unix(UnixStream::from_std(unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) })?)
+          Stream::Unix(UnixStream::from_std(unsafe {
+            std::os::unix::net::UnixStream::from_raw_fd(fd)
+          })?)
         } else {
-          Stream::Tcp(TcpStream::from_std(unsafe { std::net::TcpStream::from_raw_fd(fd) })?)
+          Stream::Tcp(TcpStream::from_std(unsafe {
+            std::net::TcpStream::from_raw_fd(fd)
+          })?)
         });
       }
       let err = io::Error::last_os_error();
@@ -196,7 +200,14 @@ fn drop_pending(listener: RawFd) -> i32 {
   }
   let errno = loop {
     // SAFETY: accept4 on the listening descriptor; a returned descriptor is closed at once.
-    let fd = unsafe { libc::accept4(listener, std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_CLOEXEC) };
+    let fd = unsafe {
+      libc::accept4(
+        listener,
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        libc::SOCK_CLOEXEC,
+      )
+    };
     if fd >= 0 {
       unsafe { libc::close(fd) };
       continue;

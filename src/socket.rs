@@ -17,7 +17,7 @@
 
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -166,6 +166,18 @@ pub struct SocketShared {
   read_wake: Notify,
   /// Tasks to stop when the handle closes.
   tasks: Mutex<Vec<AbortHandle>>,
+  /// The descriptor of a connect under way (owned by its task), for `getsockname` while
+  /// connecting; cleared under the lock before the task lets go of it.
+  connecting_fd: Mutex<Option<RawFd>>,
+}
+
+/// Clears `connecting_fd` when dropped: declared after the stream it names, it drops first.
+struct ForgetConnectingFd<'a>(&'a SocketShared);
+
+impl Drop for ForgetConnectingFd<'_> {
+  fn drop(&mut self) {
+    lock(&self.0.connecting_fd).take();
+  }
 }
 
 impl SocketShared {
@@ -189,6 +201,7 @@ impl SocketShared {
       read_ahead: std::sync::atomic::AtomicUsize::new(READ_AHEAD),
       read_wake: Notify::new(),
       tasks: Mutex::new(Vec::new()),
+      connecting_fd: Mutex::new(None),
     })
   }
 
@@ -526,6 +539,13 @@ enum Pending {
 }
 
 impl Pending {
+  fn raw_fd(&self) -> RawFd {
+    match self {
+      Pending::Tcp(s) => s.as_raw_fd(),
+      Pending::Unix(s) => s.as_raw_fd(),
+    }
+  }
+
   /// Register with the runtime's reactor (runtime thread).
   fn into_stream(self) -> io::Result<Stream> {
     Ok(match self {
@@ -545,6 +565,26 @@ fn start_connect(socket: &Socket, addr: &SockAddr) -> io::Result<()> {
 }
 
 impl SocketHandle {
+  /// `connect` on a handle that already has a descriptor, as libuv does it (a `net.Socket`
+  /// connected again without being destroyed): EALREADY while a connect is under way, else
+  /// connect(2) on the connection itself and the kernel's answer (Linux: EISCONN): 0 with a
+  /// `Connected` event queued, or a negative errno. None when the handle has no descriptor yet.
+  fn connect_again(&mut self, addr: &SockAddr) -> Option<i32> {
+    if !self.opened || self.unconnected.is_some() {
+      return None;
+    }
+    let Some(conn) = self.conn() else {
+      return Some(-libc::EALREADY);
+    };
+    Some(match SockRef::from(&conn.stream).connect(addr) {
+      Ok(()) => {
+        self.shared.queue.push(Event::Connected { id: self.shared.id });
+        0
+      }
+      Err(e) => errno_of(&e),
+    })
+  }
+
   /// Wait on the runtime for a connect started on the JS thread; `Connected` or
   /// `ConnectFailed` follows.
   fn await_connection(&mut self, pending: Pending) -> i32 {
@@ -552,11 +592,13 @@ impl SocketHandle {
     let shared = self.shared.clone();
     // Closing before the connection exists still reports the descriptor closed.
     let notice = shared.closed_notice();
+    *lock(&shared.connecting_fd) = Some(pending.raw_fd());
     let task = with_engine(|e| {
       e.spawn(async move {
         let _guard = PanicGuard(&shared);
         let outcome = async {
           let stream = pending.into_stream()?;
+          let _forget = ForgetConnectingFd(&shared);
           stream.writable().await?;
           if let Some(e) = stream.take_error()? {
             return Err(e);
@@ -697,8 +739,14 @@ impl SocketHandle {
   /// errno when the connect syscall failed at once.
   #[napi(catch_unwind)]
   pub fn connect(&mut self, address: String, port: u32) -> i32 {
+    let addr = match socket_addr(&address, port) {
+      Ok(addr) => addr,
+      Err(e) => return errno_of(&e),
+    };
+    if let Some(rc) = self.connect_again(&addr.into()) {
+      return rc;
+    }
     let result = (|| {
-      let addr = socket_addr(&address, port)?;
       let socket = match self.unconnected.take() {
         Some(s) => s,
         None => {
@@ -727,13 +775,20 @@ impl SocketHandle {
   pub fn connect_path(&mut self, path: String, truncate_long: bool) -> i32 {
     let result = (|| {
       let addr = crate::stream::unix_addr(&path, truncate_long)?;
+      if let Some(rc) = self.connect_again(&addr) {
+        return match rc {
+          0 => Ok(None),
+          errno => Err(io::Error::from_raw_os_error(-errno)),
+        };
+      }
       let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
       socket.set_nonblocking(true)?;
       start_connect(&socket, &addr)?;
-      Ok::<_, io::Error>(Pending::Unix(std::os::fd::OwnedFd::from(socket).into()))
+      Ok::<_, io::Error>(Some(Pending::Unix(std::os::fd::OwnedFd::from(socket).into())))
     })();
     match result {
-      Ok(pending) => self.await_connection(pending),
+      Ok(Some(pending)) => self.await_connection(pending),
+      Ok(None) => 0,
       Err(e) => {
         self.shared.queue.push(Event::ConnectFailed {
           id: self.shared.id,
@@ -914,6 +969,7 @@ impl SocketHandle {
       }
     }
     self.shared.reading.store(false, Ordering::Release);
+    lock(&self.shared.connecting_fd).take();
     let conn = self.conn.take().or_else(|| lock(&self.shared.conn).take());
     lock(&self.shared.conn).take();
     self.unconnected = None;
@@ -990,6 +1046,16 @@ impl SocketHandle {
   pub fn getsockname(&mut self) -> Option<SocketName> {
     if let Some(s) = &self.unconnected {
       return s.local_addr().ok()?.as_socket().map(SocketName::from);
+    }
+    if let Some(fd) = *lock(&self.shared.connecting_fd) {
+      // SAFETY: the connect task keeps the descriptor open while it is recorded (under
+      // this lock); borrowed for one getsockname.
+      let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+      return SockRef::from(&fd)
+        .local_addr()
+        .ok()?
+        .as_socket()
+        .map(SocketName::from);
     }
     self.conn()?.stream.local_addr().map(SocketName::from)
   }
