@@ -67,15 +67,6 @@ const KNOWN_DIVERGENCES = [
       kind === 'socket' && state === 'pipe' && method === 'connect' && args.form === 'tcp',
   },
   {
-    id: 'write-buffer-encoding',
-    description:
-      "write(string, 'buffer'): node:net passes the string to the handle's writeBuffer() " +
-      '(ERR_INVALID_ARG_TYPE "Second argument must be a buffer"); rsnet converts it with ' +
-      'Buffer.from() (ERR_UNKNOWN_ENCODING) (repro: /tmp/fuzz-repros/write-buffer-encoding.js)',
-    match: ({ kind, method, args }) =>
-      kind === 'socket' && (method === 'write' || method === 'end') && typeof args[0] === 'string' && args[1] === 'buffer',
-  },
-  {
     id: 'reset-after-end',
     description:
       "resetAndDestroy() after end(): node:net's reset fails ('error' reset EINVAL, and the " +

@@ -129,6 +129,20 @@ test('write(data, encoding, cb) and end(data, cb): callback order, return values
     }),
   ));
 
+test("write(string, 'buffer'): thrown as Node's native writeBuffer() throws it", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const p = await pair(net, ports);
+      const events = record(p.c, ['finish', 'error', 'close']);
+      t.call("write string as 'buffer'", () => p.c.write('x', 'buffer', (...args) => t.push('callback', ...args)));
+      await settle();
+      p.c.destroy();
+      await once(p.c, 'close');
+      t.push('client events', events);
+      await p.close();
+    }),
+  ));
+
 test('end(data): the peer receives the data, then end; end then close on both sides', () =>
   compare(
     withPorts(async (net, t, ports) => {

@@ -164,6 +164,8 @@ function ERR_MISSING_ARGS(...names) {
 const simple = (Base, code, message) => () => nodeError(Base, code, message);
 const ERR_SERVER_ALREADY_LISTEN = simple(Error, 'ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
 const ERR_SERVER_NOT_RUNNING = simple(Error, 'ERR_SERVER_NOT_RUNNING', 'Server is not running.');
+/** What Node's native writeBuffer() throws for a string (a write with encoding 'buffer'). */
+const ERR_WRITE_NOT_A_BUFFER = simple(TypeError, 'ERR_INVALID_ARG_TYPE', 'Second argument must be a buffer');
 const ERR_SOCKET_CLOSED = simple(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed');
 const ERR_SOCKET_CLOSED_BEFORE_CONNECTION = simple(Error, 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION', 'Socket closed before the connection was established');
 const ERR_SOCKET_CONNECTION_TIMEOUT = simple(Error, 'ERR_SOCKET_CONNECTION_TIMEOUT', 'Socket connection timeout');
@@ -242,6 +244,7 @@ function aggregateError(errors) {
 }
 
 module.exports = {
+  ERR_WRITE_NOT_A_BUFFER,
   describeReceived,
   ERR_INVALID_ARG_TYPE,
   ERR_INVALID_ARG_VALUE,

@@ -13,6 +13,7 @@ const {
   ERR_MISSING_ARGS,
   ERR_OUT_OF_RANGE,
   ERR_SOCKET_CLOSED,
+  ERR_WRITE_NOT_A_BUFFER,
   ERR_SOCKET_CLOSED_BEFORE_CONNECTION,
   ERR_INVALID_HANDLE_TYPE,
   ERR_INVALID_FD_TYPE,
@@ -285,6 +286,8 @@ class SocketPrototype extends stream.Duplex {
       }
       result = native.writev(bufs);
     } else {
+      // (Node hands a string written with encoding 'buffer' to its native writeBuffer().)
+      if (typeof data === 'string' && encoding === 'buffer') throw ERR_WRITE_NOT_A_BUFFER();
       const buf = typeof data === 'string' ? Buffer.from(data, encoding) : toBuffer(data);
       bytes = buf.length;
       result = native.write(buf);
