@@ -70,3 +70,38 @@ test('onread that is not well formed is ignored: data flows as usual', async () 
     await new Promise((r) => server.close(r));
   });
 });
+
+test('onread: 4 MiB through a Uint8Array, pausing every 50 reads; every byte in order, as node', async () => {
+  const crypto = require('node:crypto');
+  const { prng, sha256 } = require('./helpers/data');
+  const big = prng(4 << 20, 7);
+  await compare(async (net, t) => {
+    const server = net.createServer((s) => s.end(big));
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const hash = crypto.createHash('sha256');
+    let calls = 0;
+    let total = 0;
+    const client = net.connect({
+      port: server.address().port,
+      host: '127.0.0.1',
+      onread: {
+        buffer: new Uint8Array(16384),
+        callback(n, buf) {
+          hash.update(buf.subarray(0, n));
+          total += n;
+          if (++calls % 50 === 0) {
+            setImmediate(() => client.resume());
+            return false;
+          }
+          return undefined;
+        },
+      },
+    });
+    await once(client, 'end', 20000);
+    t.push({ total, bytesRead: client.bytesRead, intact: hash.digest('hex') === sha256(big) });
+    client.destroy();
+    await once(client, 'close');
+    await new Promise((r) => server.close(r));
+    await settle();
+  });
+});

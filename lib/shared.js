@@ -11,6 +11,7 @@ const kSetKeepAliveInitialDelay = Symbol('kSetKeepAliveInitialDelay');
 /** A Socket over a Unix domain socket: no addresses, no TCP options, as Node's Pipe handle. */
 const kIsPipe = Symbol('kIsPipe');
 
+const UV_EAGAIN = -11;
 const UV_EINVAL = -22;
 const UV_EALREADY = -114;
 const UV_ENOTSOCK = -88;
@@ -31,6 +32,7 @@ module.exports = {
   kSetKeepAlive,
   kSetKeepAliveInitialDelay,
   kIsPipe,
+  UV_EAGAIN,
   UV_EINVAL,
   UV_EALREADY,
   UV_ENOTSOCK,

@@ -49,6 +49,8 @@ pub enum EventKind {
   Connection = 9,
   /// id: the server; payload: negative errno of a failed accept.
   AcceptFailed = 10,
+  /// Direct reads: there is something to read (`SocketHandle::read_into`).
+  ReadReady = 11,
 }
 
 /// Send + Sync wrapper of the raw threadsafe function pointer.
@@ -374,10 +376,15 @@ unsafe fn deliver(env: sys::napi_env, js_cb: sys::napi_value, events: Vec<Event>
     for event in events {
       match event {
         Event::Readable { socket } => {
-          let (chunks, eof, errno) = {
+          let (chunks, eof, errno, ready) = {
             let mut inbox = crate::events::lock(&socket.inbox);
-            (inbox.take(), inbox.eof, inbox.errno)
+            let ready = std::mem::take(&mut inbox.ready);
+            (inbox.take(), inbox.eof, inbox.errno, ready)
           };
+          if ready {
+            let v = b.undefined();
+            b.push(EventKind::ReadReady, socket.id, v);
+          }
           if !chunks.is_empty() {
             // The reader may be waiting for room in a full inbox.
             socket.inbox_drained();

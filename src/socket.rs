@@ -115,6 +115,9 @@ pub struct Inbox {
   /// While JS is paused, each read waits for JS to take the previous one and ask for more
   /// (`read_more`), so that nothing is read past the point where Node would stop.
   pub awaiting_js: bool,
+  /// Direct reads: the socket has something to read (data, EOF or an error) and JS reads it
+  /// itself, into its own buffer.
+  pub ready: bool,
 }
 
 impl Inbox {
@@ -169,6 +172,10 @@ pub struct SocketShared {
   /// The descriptor of a connect under way (owned by its task), for `getsockname` while
   /// connecting; cleared under the lock before the task lets go of it.
   connecting_fd: Mutex<Option<RawFd>>,
+  /// Direct reads (the `onread` option): the read task only waits for readiness and tells JS,
+  /// which then reads straight into the caller's buffer (`read_into`) until the socket is
+  /// drained, as libuv reads into the buffer `onread` gives it: no copy, no allocation.
+  direct: AtomicBool,
 }
 
 /// Clears `connecting_fd` when dropped: declared after the stream it names, it drops first.
@@ -202,6 +209,7 @@ impl SocketShared {
       read_wake: Notify::new(),
       tasks: Mutex::new(Vec::new()),
       connecting_fd: Mutex::new(None),
+      direct: AtomicBool::new(false),
     })
   }
 
@@ -264,7 +272,7 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
       let limit = shared.read_ahead.load(Ordering::Relaxed);
       if shared.reading.load(Ordering::Acquire) {
         let inbox = lock(&shared.inbox);
-        let room = if limit == READ_AHEAD_PAUSED {
+        let room = if limit == READ_AHEAD_PAUSED || shared.direct.load(Ordering::Relaxed) {
           !inbox.awaiting_js
         } else {
           inbox.len < limit
@@ -274,6 +282,25 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
         }
       }
       wake.await;
+    }
+    if shared.direct.load(Ordering::Relaxed) {
+      // JS reads until the kernel has nothing more (its `WouldBlock` clears the readiness),
+      // then asks again with `read_more`.
+      let ready = conn.stream.readable().await;
+      let mut inbox = lock(&shared.inbox);
+      match ready {
+        Ok(()) => {
+          inbox.ready = true;
+          inbox.awaiting_js = true;
+          shared.queue_readable(&mut inbox);
+          continue;
+        }
+        Err(e) => {
+          inbox.errno = errno_of(&e);
+          shared.queue_readable(&mut inbox);
+          return;
+        }
+      }
     }
     let result = match conn.stream.readable().await {
       Ok(()) => {
@@ -908,6 +935,29 @@ impl SocketHandle {
   pub fn read_more(&self) {
     lock(&self.shared.inbox).awaiting_js = false;
     self.shared.read_wake.notify_one();
+  }
+
+  /// Direct reads for the `onread` option (set before the connection exists): `ReadReady`
+  /// events instead of `Data`, and JS reads with `read_into`.
+  #[napi(catch_unwind)]
+  pub fn set_direct_read(&self, direct: bool) {
+    self.shared.direct.store(direct, Ordering::Relaxed);
+  }
+
+  /// Read into the caller's buffer on the JS thread: the byte count (0 at EOF), or a
+  /// negative errno (`-EAGAIN` when there is nothing more: call `read_more` to wait for more).
+  #[napi(catch_unwind)]
+  pub fn read_into(&mut self, mut buf: BufferSlice) -> i32 {
+    let Some(conn) = self.conn() else {
+      return -libc::ENOTCONN;
+    };
+    let room: &mut [u8] = &mut buf;
+    // (A read never returns more than i32::MAX bytes here: the count is capped.)
+    let cap = room.len().min(i32::MAX as usize);
+    match conn.stream.try_read(&mut room[..cap]) {
+      Ok(n) => n as i32,
+      Err(e) => errno_of(&e),
+    }
   }
 
   /// Stop reading from the kernel: the peer feels backpressure once buffers fill.

@@ -40,6 +40,15 @@ impl Stream {
     }
   }
 
+  /// One non-blocking read into `buf` (any thread); `WouldBlock` clears the readiness, so the
+  /// read task's next `readable()` waits for new data.
+  pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+    match self {
+      Stream::Tcp(s) => s.try_read(buf),
+      Stream::Unix(s) => s.try_read(buf),
+    }
+  }
+
   pub fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
     match self {
       Stream::Tcp(s) => s.try_write_vectored(bufs),
