@@ -94,6 +94,8 @@ export interface TcpSocketConnectOpts {
   keepAlive?: boolean | undefined;
   /** Idle time in milliseconds before the first keep-alive probe. */
   keepAliveInitialDelay?: number | undefined;
+  /** The IP type of service once connected, 0 to 255 (Node versions with setTypeOfService). */
+  typeOfService?: number | undefined;
   /** Try every resolved address, alternating families ("happy eyeballs"). */
   autoSelectFamily?: boolean | undefined;
   /** Milliseconds to wait for each attempt when `autoSelectFamily` is on (minimum 10). */
@@ -137,6 +139,14 @@ export type NetConnectOpts = TcpNetConnectOpts | IpcNetConnectOpts;
  * autoselection), 'connect' then 'ready', 'data' (a Buffer, or a string after
  * `setEncoding()`), 'drain', 'end', 'timeout', 'error', and last 'close' (`hadError`).
  */
+/** `socket.setKeepAlive(options)` (Node 24.x): times in milliseconds. */
+export interface KeepAliveOptions {
+  enable?: boolean | undefined;
+  initialDelay?: number | undefined;
+  interval?: number | undefined;
+  count?: number | undefined;
+}
+
 /** `socket.getTcpInfo()` (an extension): times in microseconds, windows in segments. */
 export interface TcpInfo {
   /** The kernel's TCP state (1 = established). */
@@ -219,6 +229,21 @@ export class Socket extends stream.Duplex {
 
   /** Turns TCP keep-alive on or off; `initialDelay` is the idle time in ms before probing. */
   setKeepAlive(enable?: boolean, initialDelay?: number): this;
+  /**
+   * On Node versions whose `net` has them (24.x): also the time in ms between probes
+   * (`interval`, TCP_KEEPINTVL) and how many go unanswered before the connection is dropped
+   * (`count`, TCP_KEEPCNT), positionally or as an options object.
+   */
+  setKeepAlive(enable: boolean, initialDelay: number | undefined, interval?: number, count?: number): this;
+  setKeepAlive(options: KeepAliveOptions): this;
+
+  /**
+   * The IP type of service (0 to 255: IPv4 `IP_TOS`, IPv6 `IPV6_TCLASS`), on Node versions
+   * whose `net` has it (24.x; elsewhere the method does not exist).
+   */
+  setTypeOfService?(tos: number): this;
+  /** The IP type of service of the connection (or the one set before connecting, else 0). */
+  getTypeOfService?(): number;
 
   /** The local address of the socket, or `{}` when it has none (not connected, or closed). */
   address(): AddressInfo | {};

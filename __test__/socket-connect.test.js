@@ -346,6 +346,76 @@ test('connect() again while connecting (EALREADY), once connected, and right aft
     }),
   ));
 
+const nodeSocketProto = require('node:net').Socket.prototype;
+
+test(
+  'setTypeOfService/getTypeOfService and the typeOfService option (Node 24.x), as node',
+  { skip: typeof nodeSocketProto.setTypeOfService !== 'function' && 'this Node has no setTypeOfService' },
+  () =>
+    compare(
+      withPorts(async (net, t, ports) => {
+        const srv = await listen(net, ports);
+        const srv6 = await listen(net, ports, '::1');
+        for (const host of ['127.0.0.1', '::1']) {
+          const s = new net.Socket();
+          t.call('get before', () => s.getTypeOfService());
+          t.call('set before', () => s.setTypeOfService(0x10) === s);
+          for (const bad of [NaN, 256, -1, '8', 1.5]) t.call(`set ${String(bad)}`, () => s.setTypeOfService(bad));
+          s.connect(host === '::1' ? srv6.port : srv.port, host);
+          await once(s, 'connect');
+          t.call(`${host} get once connected`, () => s.getTypeOfService());
+          t.call(`${host} set`, () => s.setTypeOfService(0x28) === s);
+          t.call(`${host} get`, () => s.getTypeOfService());
+          s.destroy();
+          await once(s, 'close');
+          t.call(`${host} get after close`, () => s.getTypeOfService());
+        }
+        const o = net.connect({ port: srv.port, host: '127.0.0.1', typeOfService: 0x20 });
+        await once(o, 'connect');
+        t.call('option', () => o.getTypeOfService());
+        o.destroy();
+        await once(o, 'close');
+        t.call('bad option', () => new net.Socket({ typeOfService: 300 }));
+        await srv6.close();
+        await srv.close();
+      }),
+    ),
+);
+
+test(
+  'setKeepAlive(options) with interval and count (Node 24.x), as node',
+  { skip: nodeSocketProto.setKeepAlive.length < 3 && 'this Node has no setKeepAlive(options)' },
+  () =>
+    compare(
+      withPorts(async (net, t, ports) => {
+        const srv = await listen(net, ports);
+        const s = net.connect(srv.port, '127.0.0.1');
+        t.call('before connect', () => s.setKeepAlive({ enable: true, initialDelay: 2000, interval: 1000, count: 3 }) === s);
+        await once(s, 'connect');
+        t.call('options', () => s.setKeepAlive({ enable: true, initialDelay: 1000, interval: 2000, count: 5 }) === s);
+        t.call('positional', () => s.setKeepAlive(true, 1000, 3000, 4) === s);
+        t.call('getter that throws', () =>
+          s.setKeepAlive({
+            get enable() {
+              throw new Error('enable');
+            },
+          }),
+        );
+        t.call('off', () => s.setKeepAlive(false) === s);
+        s.destroy();
+        await once(s, 'close');
+        await srv.close();
+      }),
+    ),
+);
+
+test('connect() to a Unix path with a NUL byte inside: as node', () =>
+  compare(async (net, t) => {
+    const s = net.connect('/tmp/rsnet-nul\0test');
+    t.events(s, CONNECT_EVENTS);
+    await once(s, 'close');
+  }));
+
 test('noDelay, keepAlive, keepAliveInitialDelay options: connects and echoes', () =>
   compare(
     withPorts(async (net, t, ports) => {

@@ -27,6 +27,14 @@ module.exports = {
   /** `readableAll`/`writableAll`: Node 20 adds the permission bits to the file's mode, Node 22+
    * sets the mode to exactly those bits. */
   pipeModeIsExact: nodeMajor >= 22,
+  /** `setKeepAlive(options)` and its interval and count (TCP_KEEPINTVL, TCP_KEEPCNT), from
+   * Node 24.x on. */
+  keepAliveOptions: nodeNet.Socket.prototype.setKeepAlive.length >= 3,
+  /** `setTypeOfService`/`getTypeOfService` and the `typeOfService` option, from Node 24.x on. */
+  typeOfService: typeof nodeNet.Socket.prototype.setTypeOfService === 'function',
+  /** A Unix socket path with a NUL byte inside (not an abstract name): Node 22+ refuses it in
+   * connect() at once (EINVAL); Node 20 tries it (ENOENT, later). */
+  pipeConnectRejectsNul: nodeMajor >= 22,
   /** The `blockList` option of sockets and servers (with `BlockList.isBlockList`). */
   blockListOption: typeof nodeNet.BlockList?.isBlockList === 'function',
 };

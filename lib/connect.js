@@ -10,6 +10,7 @@ const {
   ERR_SOCKET_CONNECTION_TIMEOUT,
   ERR_IP_BLOCKED,
   exceptionWithHostPort,
+  errnoException,
   aggregateError,
 } = require('./errors');
 const {
@@ -30,8 +31,12 @@ const {
   kSetNoDelay,
   kSetKeepAlive,
   kSetKeepAliveInitialDelay,
+  kSetKeepAliveInterval,
+  kSetKeepAliveCount,
+  kSetTOS,
   kIsPipe,
   UV_EALREADY,
+  UV_EBADF,
   UV_EINVAL,
   UV_ECANCELED,
   UV_ETIMEDOUT,
@@ -223,8 +228,11 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
 function connectPath(self, path) {
   self._handle.markOpen();
   self.emit('connectionAttempt', path, undefined, undefined);
-  // Node 24 refuses a name longer than sun_path at once (older versions cut it to fit).
-  if (!compat.truncatesLongUnixPaths && Buffer.byteLength(path) > SUN_PATH_LEN) {
+  // Node 24 refuses a name longer than sun_path at once (older versions cut it to fit), and
+  // Node 22+ one with a NUL byte inside.
+  const tooLong = !compat.truncatesLongUnixPaths && Buffer.byteLength(path) > SUN_PATH_LEN;
+  const hasNul = compat.pipeConnectRejectsNul && path[0] !== '\0' && path.includes('\0');
+  if (tooLong || hasNul) {
     // (Node's details come from the empty sockname of a Unix socket, quirk included.)
     self.destroy(exceptionWithHostPort(UV_EINVAL, 'connect', path, undefined, 'undefined:undefined'));
     return;
@@ -419,7 +427,12 @@ function onConnectOutcome(self, status) {
     // A Unix domain socket has neither option (Node's Pipe handle lacks the methods).
     if (!self[kIsPipe]) {
       if (self[kSetNoDelay]) handle.native.setNoDelay(true);
-      if (self[kSetKeepAlive]) handle.native.setKeepAlive(true, self[kSetKeepAliveInitialDelay]);
+      if (self[kSetKeepAlive]) applyKeepAlive(handle.native, self, true);
+      if (self[kSetTOS] !== undefined) {
+        // (Node 24.x: a failure is reported, the connection stays.)
+        const err = handle.native.setTypeOfService(self[kSetTOS]);
+        if (err && err !== UV_EBADF) self.emit('error', errnoException(err, 'setTypeOfService'));
+      }
     }
     self.emit('connect');
     self.emit('ready');
@@ -429,6 +442,18 @@ function onConnectOutcome(self, status) {
     self.emit('connectionAttemptFailed', req.address, req.port, req.addressType, ex);
     self.destroy(ex);
   }
+}
+
+/** SO_KEEPALIVE as the socket asked for it (interval and count where Node has them). */
+function applyKeepAlive(native, socket, enable) {
+  const interval = socket[kSetKeepAliveInterval];
+  const count = socket[kSetKeepAliveCount];
+  native.setKeepAlive(
+    enable,
+    socket[kSetKeepAliveInitialDelay],
+    interval > 0 ? interval : undefined,
+    typeof count === 'number' && count > 0 && count <= 0xffffffff ? count >>> 0 : undefined,
+  );
 }
 
 /** The error of a failed connect request, as Node's createConnectionError builds it. */
@@ -443,4 +468,11 @@ function connectionError(req, status) {
   return ex;
 }
 
-module.exports = { lookupAndConnect, connectPath, onConnectOutcome, abandonAttempts, emitAttemptCanceled };
+module.exports = {
+  lookupAndConnect,
+  connectPath,
+  onConnectOutcome,
+  abandonAttempts,
+  emitAttemptCanceled,
+  applyKeepAlive,
+};

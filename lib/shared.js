@@ -8,9 +8,14 @@ const kConnectContext = Symbol('kConnectContext');
 const kSetNoDelay = Symbol('kSetNoDelay');
 const kSetKeepAlive = Symbol('kSetKeepAlive');
 const kSetKeepAliveInitialDelay = Symbol('kSetKeepAliveInitialDelay');
+const kSetKeepAliveInterval = Symbol('kSetKeepAliveInterval');
+const kSetKeepAliveCount = Symbol('kSetKeepAliveCount');
+/** The IP type of service asked for (Node versions with setTypeOfService). */
+const kSetTOS = Symbol('kSetTOS');
 /** A Socket over a Unix domain socket: no addresses, no TCP options, as Node's Pipe handle. */
 const kIsPipe = Symbol('kIsPipe');
 
+const UV_EBADF = -9;
 const UV_EAGAIN = -11;
 const UV_EINVAL = -22;
 const UV_EALREADY = -114;
@@ -31,7 +36,11 @@ module.exports = {
   kSetNoDelay,
   kSetKeepAlive,
   kSetKeepAliveInitialDelay,
+  kSetKeepAliveInterval,
+  kSetKeepAliveCount,
+  kSetTOS,
   kIsPipe,
+  UV_EBADF,
   UV_EAGAIN,
   UV_EINVAL,
   UV_EALREADY,

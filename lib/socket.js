@@ -38,6 +38,9 @@ const {
   kSetNoDelay,
   kSetKeepAlive,
   kSetKeepAliveInitialDelay,
+  kSetKeepAliveInterval,
+  kSetKeepAliveCount,
+  kSetTOS,
   kIsPipe,
   unsupported,
   UV_EAGAIN,
@@ -45,7 +48,14 @@ const {
   UV_ENOTCONN,
   UV_ENOTSOCK,
 } = require('./shared');
-const { lookupAndConnect, connectPath, onConnectOutcome, abandonAttempts, emitAttemptCanceled } = require('./connect');
+const {
+  lookupAndConnect,
+  connectPath,
+  onConnectOutcome,
+  abandonAttempts,
+  emitAttemptCanceled,
+  applyKeepAlive,
+} = require('./connect');
 
 const kTimeout = Symbol('kTimeout');
 const kLastWriteQueueSize = Symbol('kLastWriteQueueSize');
@@ -164,6 +174,14 @@ function Socket(options) {
   this[kSetNoDelay] = Boolean(options.noDelay);
   this[kSetKeepAlive] = Boolean(options.keepAlive);
   this[kSetKeepAliveInitialDelay] = ~~(options.keepAliveInitialDelay / 1000);
+  this[kSetKeepAliveInterval] = undefined;
+  this[kSetKeepAliveCount] = undefined;
+  if (compat.typeOfService) {
+    if (options.typeOfService !== undefined) {
+      validateInt32(options.typeOfService, 'options.typeOfService', 0, 255);
+    }
+    this[kSetTOS] = options.typeOfService;
+  }
 
   this.on('end', onReadableStreamEnd);
   // As Node's initSocketHandle: a socket destroyed while the stream was constructed (an
@@ -519,19 +537,40 @@ class SocketPrototype extends stream.Duplex {
     return this;
   }
 
-  setKeepAlive(enable, initialDelayMsecs) {
+  setKeepAlive(enable, initialDelayMsecs, intervalMsecs, count) {
+    if (!compat.keepAliveOptions) {
+      intervalMsecs = undefined;
+      count = undefined;
+    } else if (enable !== null && typeof enable === 'object') {
+      const options = enable;
+      enable = options.enable;
+      initialDelayMsecs = options.initialDelay;
+      intervalMsecs = options.interval;
+      count = options.count;
+    }
     enable = Boolean(enable);
     const initialDelay = ~~(initialDelayMsecs / 1000);
+    const interval = intervalMsecs === undefined ? undefined : ~~(intervalMsecs / 1000);
     if (!this._handle) {
       this[kSetKeepAlive] = enable;
       this[kSetKeepAliveInitialDelay] = initialDelay;
+      this[kSetKeepAliveInterval] = interval;
+      this[kSetKeepAliveCount] = count;
       return this;
     }
     if (this[kIsPipe]) return this;
-    if (enable !== this[kSetKeepAlive] || (enable && this[kSetKeepAliveInitialDelay] !== initialDelay)) {
+    if (
+      enable !== this[kSetKeepAlive] ||
+      (enable &&
+        (this[kSetKeepAliveInitialDelay] !== initialDelay ||
+          this[kSetKeepAliveInterval] !== interval ||
+          this[kSetKeepAliveCount] !== count))
+    ) {
       this[kSetKeepAlive] = enable;
       this[kSetKeepAliveInitialDelay] = initialDelay;
-      if (!this.connecting) this._handle.native.setKeepAlive(enable, initialDelay);
+      this[kSetKeepAliveInterval] = interval;
+      this[kSetKeepAliveCount] = count;
+      if (!this.connecting) applyKeepAlive(this._handle.native, this, enable);
     }
     return this;
   }
@@ -903,6 +942,31 @@ function addClientAbortSignalOption(socket, signal) {
 }
 
 Socket.prototype = SocketPrototype.prototype;
+
+// Node 24.x: the IP type of service (IP_TOS, IPV6_TCLASS), as Node's lib/net.js has it.
+if (compat.typeOfService) {
+  Socket.prototype.setTypeOfService = function setTypeOfService(tos) {
+    if (Number.isNaN(tos)) throw ERR_INVALID_ARG_TYPE('tos', 'number', tos);
+    validateInt32(tos, 'tos', 0, 255);
+    if (!this._handle || this[kIsPipe] || this.connecting) {
+      this[kSetTOS] = tos;
+      return this;
+    }
+    if (tos !== this[kSetTOS]) {
+      this[kSetTOS] = tos;
+      const err = this._handle.native.setTypeOfService(tos);
+      if (err) throw errnoException(err, 'setTypeOfService');
+    }
+    return this;
+  };
+
+  Socket.prototype.getTypeOfService = function getTypeOfService() {
+    if (!this._handle || this[kIsPipe] || this.connecting) return this[kSetTOS] !== undefined ? this[kSetTOS] : 0;
+    const res = this._handle.native.getTypeOfService();
+    if (res < 0) throw errnoException(res, 'getTypeOfService');
+    return res;
+  };
+}
 Object.defineProperty(Socket.prototype, 'constructor', { value: Socket, writable: true, configurable: true });
 Object.setPrototypeOf(Socket, stream.Duplex);
 

@@ -1062,7 +1062,16 @@ impl SocketHandle {
 
   /// `SO_KEEPALIVE`, with the idle time in seconds before the first probe.
   #[napi(catch_unwind)]
-  pub fn set_keep_alive(&mut self, enable: bool, initial_delay_secs: u32) -> i32 {
+  ///
+  /// `interval_secs` (TCP_KEEPINTVL) and `count` (TCP_KEEPCNT) come from Node versions whose
+  /// `setKeepAlive` takes them; unset or 0, the kernel's defaults stay.
+  pub fn set_keep_alive(
+    &mut self,
+    enable: bool,
+    initial_delay_secs: u32,
+    interval_secs: Option<u32>,
+    count: Option<u32>,
+  ) -> i32 {
     let conn = match self.conn() {
       Some(c) => c,
       None => return -libc::EBADF,
@@ -1073,12 +1082,52 @@ impl SocketHandle {
       if initial_delay_secs > 0 {
         ka = ka.with_time(Duration::from_secs(initial_delay_secs as u64));
       }
+      if let Some(secs) = interval_secs.filter(|&s| s > 0) {
+        ka = ka.with_interval(Duration::from_secs(secs as u64));
+      }
+      if let Some(n) = count.filter(|&n| n > 0) {
+        ka = ka.with_retries(n);
+      }
       sock.set_tcp_keepalive(&ka)
     } else {
       sock.set_keepalive(false)
     };
     match result {
       Ok(()) => 0,
+      Err(e) => errno_of(&e),
+    }
+  }
+
+  /// The IP type of service (IPv4 `IP_TOS`, IPv6 `IPV6_TCLASS`): 0 or a negative errno.
+  #[napi(catch_unwind)]
+  pub fn set_type_of_service(&mut self, tos: u32) -> i32 {
+    let Some(conn) = self.conn() else {
+      return -libc::EBADF;
+    };
+    let sock = SockRef::from(&conn.stream);
+    let result = match conn.stream.local_addr() {
+      Some(std::net::SocketAddr::V6(_)) => sock.set_tclass_v6(tos),
+      _ => sock.set_tos_v4(tos),
+    };
+    match result {
+      Ok(()) => 0,
+      Err(e) => errno_of(&e),
+    }
+  }
+
+  /// The IP type of service, or a negative errno.
+  #[napi(catch_unwind)]
+  pub fn get_type_of_service(&mut self) -> i32 {
+    let Some(conn) = self.conn() else {
+      return -libc::EBADF;
+    };
+    let sock = SockRef::from(&conn.stream);
+    let result = match conn.stream.local_addr() {
+      Some(std::net::SocketAddr::V6(_)) => sock.tclass_v6(),
+      _ => sock.tos_v4(),
+    };
+    match result {
+      Ok(tos) => tos as i32,
       Err(e) => errno_of(&e),
     }
   }

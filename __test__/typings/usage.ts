@@ -333,3 +333,16 @@ net.setDefaultAutoSelectFamily(1);
 // @ts-expect-error a Server is not a Socket
 const notASocket: net.Socket = server;
 void notASocket;
+
+// Node 24.x keep-alive options and type of service (optional methods: narrow before calling).
+sock.setKeepAlive({ enable: true, initialDelay: 1000, interval: 1000, count: 5 }).setKeepAlive(true, 1000, 500, 3);
+const keepAlive: net.KeepAliveOptions = { enable: false };
+sock.setKeepAlive(keepAlive);
+if (sock.setTypeOfService && sock.getTypeOfService) {
+  sock.setTypeOfService(0x10);
+  const tos: number = sock.getTypeOfService();
+  void tos;
+}
+net.connect({ port: 1, typeOfService: 0x20 });
+// @ts-expect-error the keep-alive count is a number
+sock.setKeepAlive({ count: 'five' });
