@@ -754,18 +754,24 @@ function readIntoUserBuffer(socket) {
     if (n < 0) return onReadError(socket, n);
     socket[kBytesRead] += n;
     socket._unrefTimer();
-    const more = socket[kBufferCb](n, buf) !== false;
-    const gen = socket[kBufferGen];
-    if (gen !== null) {
-      const next = gen();
-      if (isUint8Array(next)) socket[kBuffer] = next;
-    }
-    if (!more) {
-      if (socket._handle && !socket.destroyed) socket._handle.readStop();
-      return;
-    }
+    if (!userBufferFilled(socket, n, buf)) return;
   }
   if (handle === socket._handle && !socket.destroyed) handle.native.readMore();
+}
+
+/**
+ * onread: `n` bytes are in `buf`: call back, take the next buffer from the buffer function,
+ * and stop reading if the callback returned false. Whether to read on.
+ */
+function userBufferFilled(socket, n, buf) {
+  const more = socket[kBufferCb](n, buf) !== false;
+  const gen = socket[kBufferGen];
+  if (gen !== null) {
+    const next = gen();
+    if (isUint8Array(next)) socket[kBuffer] = next;
+  }
+  if (!more && socket._handle && !socket.destroyed) socket._handle.readStop();
+  return more;
 }
 
 /**
@@ -782,15 +788,8 @@ function deliverToUserBuffer(socket, data) {
     if (n === 0) return;
     buf.set(data.subarray(offset, offset + n));
     offset += n;
-    const more = socket[kBufferCb](n, buf) !== false;
-    const gen = socket[kBufferGen];
-    if (gen !== null) {
-      const next = gen();
-      if (isUint8Array(next)) socket[kBuffer] = next;
-    }
-    if (!more) {
+    if (!userBufferFilled(socket, n, buf)) {
       if (offset < data.length) socket[kBufferRest] = data.subarray(offset);
-      if (socket._handle && !socket.destroyed) socket._handle.readStop();
       return;
     }
     if (socket.destroyed) return;
