@@ -293,11 +293,7 @@ test('RSS grows with what a writer ignoring backpressure chose to write, not mor
   await unboundedWriter('connected');
 });
 
-const todoQueuedCopy =
-  'diverges: ours copies the chunks queued while connecting when it flushes them ' +
-  '(RSS +60 MiB after GC for 32 MiB, Node +33); repro /tmp/load-repros/queued-writes-rss.js';
-
-test('RSS of writes queued while connecting: what was written, not more', { todo: todoQueuedCopy }, async () => {
+test('RSS of writes queued while connecting: what was written, not more', async () => {
   await unboundedWriter('connecting');
 });
 

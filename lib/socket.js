@@ -291,35 +291,22 @@ class SocketPrototype extends stream.Duplex {
       return false;
     }
     this._unrefTimer();
-    const native = this._handle.native;
-    let result;
+    let bufs;
     let bytes = 0;
     if (writev) {
-      const bufs = new Array(data.length);
+      bufs = new Array(data.length);
       for (let i = 0; i < data.length; i++) {
         const { chunk, encoding: enc } = data[i];
         bufs[i] = typeof chunk === 'string' ? Buffer.from(chunk, enc) : toBuffer(chunk);
         bytes += bufs[i].length;
       }
-      result = native.writev(bufs);
     } else {
       // (Node hands a string written with encoding 'buffer' to its native writeBuffer().)
       if (typeof data === 'string' && encoding === 'buffer') throw ERR_WRITE_NOT_A_BUFFER();
-      const buf = typeof data === 'string' ? Buffer.from(data, encoding) : toBuffer(data);
-      bytes = buf.length;
-      result = native.write(buf);
+      bufs = [typeof data === 'string' ? Buffer.from(data, encoding) : toBuffer(data)];
+      bytes = bufs[0].length;
     }
-    if (result === 0) {
-      this[kBytesWritten] += bytes;
-      cb();
-    } else if (result === 1) {
-      this[kBytesWritten] += bytes;
-      this[kLastWriteQueueSize] = bytes;
-      this[kWriteCallbacks].push(cb);
-      this._handle.setActive(ACTIVE_WRITING, true);
-    } else {
-      cb(errnoException(result, 'write'));
-    }
+    writeBuffers(this, bufs, bytes, cb, true);
   }
 
   _final(cb) {
@@ -848,6 +835,65 @@ function writeAfterFIN(chunk, encoding, cb) {
 
 function tryReadStart(socket) {
   socket._handle.readStart();
+}
+
+/**
+ * A write larger than this goes to the handle a slice at a time, each once the one before is
+ * flushed: what the kernel does not take at once is copied by the handle, so this bounds the
+ * copy, while the caller's buffers are held until written (as Node's write requests hold
+ * them) instead of being copied whole.
+ */
+const WRITE_SLICE = 1 << 20;
+
+/** Write `bufs` (`total` bytes) for one write request; `cb` when all of it is written. */
+function writeBuffers(socket, bufs, total, cb, first) {
+  for (;;) {
+    let head = bufs;
+    let rest = null;
+    let bytes = total;
+    if (total > WRITE_SLICE) {
+      [head, rest] = splitBuffers(bufs, WRITE_SLICE);
+      bytes = WRITE_SLICE;
+    }
+    const native = socket._handle.native;
+    const result = head.length === 1 ? native.write(head[0]) : native.writev(head);
+    if (result < 0) return cb(errnoException(result, 'write'));
+    if (first) socket[kBytesWritten] += total;
+    first = false;
+    if (result === 1) {
+      // Queued in the handle: the request (or its next slice) goes on once it is flushed.
+      const done =
+        rest === null
+          ? cb
+          : (err) => {
+              if (err || socket.destroyed || !socket._handle) cb(err);
+              else writeBuffers(socket, rest, total - bytes, cb, false);
+            };
+      socket[kLastWriteQueueSize] = bytes;
+      socket[kWriteCallbacks].push(done);
+      socket._handle.setActive(ACTIVE_WRITING, true);
+      return;
+    }
+    if (rest === null) return cb();
+    bufs = rest;
+    total -= bytes;
+  }
+}
+
+/** `bufs` cut after `n` bytes (a buffer across the cut is split without a copy). */
+function splitBuffers(bufs, n) {
+  const head = [];
+  let i = 0;
+  for (; i < bufs.length && n > 0; i++) {
+    const b = bufs[i];
+    if (b.length > n) {
+      head.push(b.subarray(0, n));
+      return [head, [b.subarray(n), ...bufs.slice(i + 1)]];
+    }
+    head.push(b);
+    n -= b.length;
+  }
+  return [head, bufs.slice(i)];
 }
 
 function onWriteDone(socket, errno, count) {
