@@ -176,6 +176,10 @@ pub struct SocketShared {
   /// which then reads straight into the caller's buffer (`read_into`) until the socket is
   /// drained, as libuv reads into the buffer `onread` gives it: no copy, no allocation.
   direct: AtomicBool,
+  /// The read task took a peer's reset (`recv` gave ECONNRESET, which the kernel reports
+  /// once). A write after it gets EPIPE, where Node, which reads and writes on one thread,
+  /// would have got the reset itself: see `write_errno`.
+  reset_read: AtomicBool,
 }
 
 /// Clears `connecting_fd` when dropped: declared after the stream it names, it drops first.
@@ -210,6 +214,7 @@ impl SocketShared {
       tasks: Mutex::new(Vec::new()),
       connecting_fd: Mutex::new(None),
       direct: AtomicBool::new(false),
+      reset_read: AtomicBool::new(false),
     })
   }
 
@@ -235,6 +240,16 @@ impl SocketShared {
   /// Called on the JS thread after it took the inbox's contents: let the reader go on.
   pub fn inbox_drained(&self) {
     self.read_wake.notify_one();
+  }
+
+  /// The errno to report for a failed write: EPIPE after a reset the read task took is the
+  /// reset itself (Node's write would have been the first to see it).
+  fn write_errno(&self, errno: i32) -> i32 {
+    if errno == -libc::EPIPE && self.reset_read.swap(false, Ordering::AcqRel) {
+      -libc::ECONNRESET
+    } else {
+      errno
+    }
   }
 
   fn queue_readable(self: &Arc<Self>, inbox: &mut Inbox) {
@@ -326,6 +341,9 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
       Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
       Err(e) => {
         inbox.errno = errno_of(&e);
+        if inbox.errno == -libc::ECONNRESET {
+          shared.reset_read.store(true, Ordering::Release);
+        }
         shared.queue_readable(&mut inbox);
         return;
       }
@@ -400,7 +418,7 @@ async fn flush_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
       }
       Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
       Err(e) => {
-        let errno = errno_of(&e);
+        let errno = shared.write_errno(errno_of(&e));
         out.bufs.clear();
         out.flushing = false;
         let count = std::mem::take(&mut out.requests);
@@ -1188,7 +1206,7 @@ impl SocketHandle {
       Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
         self.after_direct_write(0, total, |skip| remainder(bufs, skip))
       }
-      Err(e) => errno_of(&e),
+      Err(e) => self.shared.write_errno(errno_of(&e)),
     }
   }
 }
