@@ -302,6 +302,9 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
       // JS reads until the kernel has nothing more (its `WouldBlock` clears the readiness),
       // then asks again with `read_more`.
       let ready = conn.stream.readable().await;
+      if ready.is_ok() && !shared.reading.load(Ordering::Acquire) {
+        continue;
+      }
       let mut inbox = lock(&shared.inbox);
       match ready {
         Ok(()) => {
@@ -317,7 +320,14 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
         }
       }
     }
-    let result = match conn.stream.readable().await {
+    let ready = conn.stream.readable().await;
+    // JS may have stopped reading while this task waited: then, as libuv once `readStop`
+    // took the socket out of the poll set, nothing is read (a peer's reset then goes to a
+    // pending write, as with Node). The readiness stays for when reading starts again.
+    if ready.is_ok() && !shared.reading.load(Ordering::Acquire) {
+      continue;
+    }
+    let result = match ready {
       Ok(()) => {
         if buf.capacity() - buf.len() < MIN_READ_ROOM {
           buf.reserve(READ_CHUNK);
