@@ -344,7 +344,11 @@ function onAttemptConnected(attempt) {
   const { context, handle } = attempt;
   const self = context.socket;
   context.live.delete(attempt);
-  if (self[kConnectContext] !== context || !self.connecting) return;
+  if (self[kConnectContext] !== context || !self.connecting) {
+    // A stale attempt (the socket moved on): its connection is not wanted.
+    if (handle !== self._handle) closeAttemptHandle(handle);
+    return;
+  }
   clearTimeout(context.timer);
   self[kConnectContext] = null;
   // The losers are closed; the winner becomes the socket's handle.
@@ -361,7 +365,10 @@ function onAttemptFailed(attempt, status) {
   const { context, handle } = attempt;
   const self = context.socket;
   context.live.delete(attempt);
-  if (self[kConnectContext] !== context || !self.connecting) return;
+  if (self[kConnectContext] !== context || !self.connecting) {
+    if (handle !== self._handle) closeAttemptHandle(handle);
+    return;
+  }
   const req = handle.request;
   const ex = connectionError(req, status);
   context.errors.push(ex);
