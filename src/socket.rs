@@ -652,8 +652,11 @@ impl SocketHandle {
       e.spawn(async move {
         let _guard = PanicGuard(&shared);
         let outcome = async {
-          let stream = pending.into_stream()?;
+          // (If registering fails, the descriptor is closed before `connecting_fd` is cleared
+          // below: a `getsockname` in that moment may name another socket; nothing worse.)
+          let stream = pending.into_stream();
           let _forget = ForgetConnectingFd(&shared);
+          let stream = stream?;
           stream.writable().await?;
           if let Some(e) = stream.take_error()? {
             return Err(e);
