@@ -32,6 +32,8 @@ module.exports = {
   keepAliveOptions: nodeNet.Socket.prototype.setKeepAlive.length >= 3,
   /** `setTypeOfService`/`getTypeOfService` and the `typeOfService` option, from Node 24.x on. */
   typeOfService: typeof nodeNet.Socket.prototype.setTypeOfService === 'function',
+  /** The `reusePort` listen option (SO_REUSEPORT), from Node 22.12 / 23.1 on. */
+  reusePortOption: nodeMajor > 22 || (nodeMajor === 22 && Number(process.versions.node.split('.')[1]) >= 12),
   /** A Unix socket path with a NUL byte inside (not an abstract name): Node 22+ refuses it in
    * connect() at once (EINVAL); Node 20 tries it (ENOENT, later). */
   pipeConnectRejectsNul: nodeMajor >= 22,

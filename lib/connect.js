@@ -35,6 +35,7 @@ const {
   kSetKeepAliveCount,
   kSetTOS,
   kIsPipe,
+  SUN_PATH_LEN,
   UV_EALREADY,
   UV_EBADF,
   UV_EINVAL,
@@ -44,8 +45,6 @@ const {
 
 const DEFAULT_IPV4_ADDR = '0.0.0.0';
 const DEFAULT_IPV6_ADDR = '::';
-/** Bytes in sockaddr_un.sun_path on Linux. */
-const SUN_PATH_LEN = 108;
 
 let dns; // loaded on first name lookup
 
@@ -340,15 +339,23 @@ function nextAttemptHandle(self, context) {
   self._sockname = null;
 }
 
-function onAttemptConnected(attempt) {
+/**
+ * An attempt completed: it is no longer under way. Whether its outcome still counts; an
+ * attempt of a connect the socket has moved on from is closed instead.
+ */
+function settleAttempt(attempt) {
   const { context, handle } = attempt;
   const self = context.socket;
   context.live.delete(attempt);
-  if (self[kConnectContext] !== context || !self.connecting) {
-    // A stale attempt (the socket moved on): its connection is not wanted.
-    if (handle !== self._handle) closeAttemptHandle(handle);
-    return;
-  }
+  if (self[kConnectContext] === context && self.connecting) return true;
+  if (handle !== self._handle) closeAttemptHandle(handle);
+  return false;
+}
+
+function onAttemptConnected(attempt) {
+  if (!settleAttempt(attempt)) return;
+  const { context, handle } = attempt;
+  const self = context.socket;
   clearTimeout(context.timer);
   self[kConnectContext] = null;
   // The losers are closed; the winner becomes the socket's handle.
@@ -362,13 +369,9 @@ function onAttemptConnected(attempt) {
 }
 
 function onAttemptFailed(attempt, status) {
+  if (!settleAttempt(attempt)) return;
   const { context, handle } = attempt;
   const self = context.socket;
-  context.live.delete(attempt);
-  if (self[kConnectContext] !== context || !self.connecting) {
-    if (handle !== self._handle) closeAttemptHandle(handle);
-    return;
-  }
   const req = handle.request;
   const ex = connectionError(req, status);
   context.errors.push(ex);

@@ -18,15 +18,13 @@ const { normalizeArgs, toNumber, isPipeName } = require('./normalize');
 const engine = require('./engine');
 const { EventKind, kOnEvent, ACTIVE_LISTENING } = engine;
 const { Socket } = require('./socket');
-const { kSetNoDelay, kSetKeepAlive, kSetKeepAliveInitialDelay, UV_EINVAL } = require('./shared');
+const { kSetNoDelay, kSetKeepAlive, kSetKeepAliveInitialDelay, SUN_PATH_LEN, UV_EINVAL } = require('./shared');
 const { isIP } = require('./ip');
 const compat = require('./compat');
 const { BlockList } = require('node:net');
 
 const DEFAULT_IPV4_ADDR = '0.0.0.0';
 const DEFAULT_IPV6_ADDR = '::';
-/** Bytes in sockaddr_un.sun_path on Linux. */
-const SUN_PATH_LEN = 108;
 
 let dns; // loaded on first name lookup
 
@@ -95,7 +93,7 @@ class ServerPrototype extends EventEmitter {
     // Read when Node reads them (a getter that throws must throw at the same point). Only
     // `true` counts; Node 20 has no reusePort option at all.
     const ipv6Only = options.ipv6Only === true;
-    const reusePort = hasReusePortOption && options.reusePort === true;
+    const reusePort = compat.reusePortOption && options.reusePort === true;
     this._listeningId++;
 
     // listen(handle) with another server of this module (or its handle): serve the same
@@ -127,13 +125,11 @@ class ServerPrototype extends EventEmitter {
       validatePort(options.port, 'options.port');
       const backlog = options.backlog || backlogFromArgs;
       // (Node does not validate reusePort: anything but `true` is no.)
-      if (hasReusePortOption && options.reusePort === true) options.exclusive = true;
+      if (compat.reusePortOption && options.reusePort === true) options.exclusive = true;
+      const port = options.port | 0;
       if (options.host) {
-        const port = options.port | 0;
-        const host = options.host;
-        lookupAndListen(this, port, host, backlog, listenFlags(ipv6Only, reusePort, options.exclusive));
+        lookupAndListen(this, port, options.host, backlog, listenFlags(ipv6Only, reusePort, options.exclusive));
       } else {
-        const port = options.port | 0;
         setupListenHandle(this, null, port, 4, backlog, listenFlags(ipv6Only, reusePort, options.exclusive));
       }
       return this;
@@ -225,10 +221,6 @@ class ServerPrototype extends EventEmitter {
     });
   }
 }
-
-/** The `reusePort` listen option (SO_REUSEPORT) exists from Node 22.12 / 23.1 on. */
-const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(Number);
-const hasReusePortOption = nodeMajor > 22 || (nodeMajor === 22 && nodeMinor >= 12);
 
 /**
  * Socket flags of a TCP listen. In a cluster worker, Node shares one listening handle through

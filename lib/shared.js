@@ -15,6 +15,9 @@ const kSetTOS = Symbol('kSetTOS');
 /** A Socket over a Unix domain socket: no addresses, no TCP options, as Node's Pipe handle. */
 const kIsPipe = Symbol('kIsPipe');
 
+/** Bytes in sockaddr_un.sun_path on Linux. */
+const SUN_PATH_LEN = 108;
+
 const UV_EBADF = -9;
 const UV_EAGAIN = -11;
 const UV_EINVAL = -22;
@@ -40,6 +43,7 @@ module.exports = {
   kSetKeepAliveCount,
   kSetTOS,
   kIsPipe,
+  SUN_PATH_LEN,
   UV_EBADF,
   UV_EAGAIN,
   UV_EINVAL,

@@ -136,7 +136,6 @@ function Socket(options) {
   options.decodeStrings = false;
   stream.Duplex.call(this, options);
 
-
   this[kIsPipe] = false;
   if (options.handle) {
     this._handle = engine.adoptSocketHandle(options.handle, this);
@@ -697,7 +696,6 @@ function openDescriptor(socket, fd) {
   socket[kIsPipe] = type === 'PIPE';
 }
 
-/** With a buffer function, the first buffer is asked for when the socket gets its handle. */
 function onReadEnd(socket) {
   if (socket._handle) socket._handle.setActive(ACTIVE_READING, false);
   if (!socket.destroyed) {
@@ -711,7 +709,10 @@ function onReadError(socket, errno) {
   socket.destroy(errnoException(errno, 'read'));
 }
 
-/** onread: the handle reads straight into the caller's buffer (see `readIntoUserBuffer`). */
+/**
+ * onread: the handle reads straight into the caller's buffer (see `readIntoUserBuffer`); with
+ * a buffer function, the first buffer is asked for when the socket gets its handle.
+ */
 function initUserBuffer(socket) {
   socket._handle.native.setDirectRead(true);
   const gen = socket[kBufferGen];
