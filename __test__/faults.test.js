@@ -11,6 +11,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const path = require('node:path');
 const { compare, describe, describeError, record, once, delay, nodeNet } = require(
   './helpers/compare',
@@ -366,5 +367,28 @@ test('destroy(err) with writes pending: error then close(true), callbacks once',
       t.push('callbacks', cbs.order, cbs.calls);
       t.push('errored is the error', c.errored === err);
       await srv.close();
+    }),
+  ));
+
+test('destroy() of a reading socket closes it at once: the peer sees it after our close; no descriptor left', () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const descriptors = () => fs.readdirSync('/proc/self/fd').length;
+      for (const how of ['destroy', 'resetAndDestroy']) {
+        const { srv, c, s } = await pair(net, ports);
+        const before = descriptors();
+        const order = [];
+        s.on('end', () => order.push('peer end'));
+        s.on('error', (err) => order.push(`peer error ${err.code}`));
+        s.on('close', () => order.push('peer close'));
+        c.on('close', (hadError) => order.push(`close ${hadError}`));
+        // Our socket reads (its read task waits for data) when it is closed.
+        c[how]();
+        await once(s, 'close');
+        await srv.close();
+        await delay(20);
+        // Both sockets and the listener are gone, and nothing else was left open.
+        t.push(how, order, before - descriptors());
+      }
     }),
   ));

@@ -69,6 +69,9 @@ pub struct Engine {
   /// Socket files of listening Unix servers, removed when they close or when the environment
   /// goes away (as libuv removes them when Node closes its handles at exit).
   socket_files: RefCell<Vec<std::path::PathBuf>>,
+  /// Ports of this environment's listening TCP servers (0 for each Unix one), so that a
+  /// connect to one of them is known (see `SocketHandle::settle_at_once`).
+  listeners: RefCell<Vec<u16>>,
 }
 
 thread_local! {
@@ -107,6 +110,8 @@ impl Engine {
     let mut slot = self.runtime.borrow_mut();
     if slot.is_none() {
       let rt = IoRuntime::start().expect("cannot start the rsnet I/O thread");
+      // Opened with the runtime, not at the first close, so it never looks like a leak.
+      crate::socket::placeholder_fd();
       rt.handle()
         .spawn(crate::events::deferred_wake(self.queue.clone()));
       *slot = Some(rt);
@@ -128,6 +133,24 @@ impl Engine {
       files.swap_remove(i);
       let _ = std::fs::remove_file(path);
     }
+  }
+
+  /// A server of this environment listens on `port` (0: a Unix socket).
+  pub fn add_listener(&self, port: u16) {
+    self.listeners.borrow_mut().push(port);
+  }
+
+  /// The server that listened on `port` closed.
+  pub fn remove_listener(&self, port: u16) {
+    let mut listeners = self.listeners.borrow_mut();
+    if let Some(i) = listeners.iter().position(|&p| p == port) {
+      listeners.swap_remove(i);
+    }
+  }
+
+  /// Whether a server of this environment may be the one listening on `port` (any address).
+  pub fn may_listen_on(&self, port: u16) -> bool {
+    self.listeners.borrow().contains(&port)
   }
 
   fn shutdown(&self) {
@@ -198,6 +221,7 @@ pub fn init_engine(env: Env, dispatch: Function<'_, Array, ()>) -> Result<()> {
     queue,
     runtime: RefCell::new(None),
     socket_files: RefCell::new(Vec::new()),
+    listeners: RefCell::new(Vec::new()),
   });
   ENGINE.with(|e| *e.borrow_mut() = Some(engine));
   // SAFETY: the hook runs on this thread when the environment is torn down.
@@ -376,6 +400,9 @@ unsafe fn deliver(env: sys::napi_env, js_cb: sys::napi_value, events: Vec<Event>
     for event in events {
       match event {
         Event::Readable { socket } => {
+          if socket.closed.load(std::sync::atomic::Ordering::Acquire) {
+            continue;
+          }
           let (chunks, eof, errno, ready) = {
             let mut inbox = crate::events::lock(&socket.inbox);
             let ready = std::mem::take(&mut inbox.ready);

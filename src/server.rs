@@ -25,7 +25,7 @@ use crate::engine::with_engine;
 use crate::error::errno_of;
 use crate::events::{Event, EventQueue};
 use crate::socket::{socket_addr, SocketName, SocketShared};
-use crate::stream::{unix_addr, Stream};
+use crate::stream::{unix_addr, Stream, STREAM_NONBLOCKING};
 
 /// A new descriptor for the same socket as `fd` (close-on-exec), or a negative errno; for
 /// `server.listen(otherServer)`, where two servers then serve one listening socket.
@@ -55,6 +55,8 @@ pub struct ServerHandle {
   unlink_on_close: Option<std::path::PathBuf>,
   /// Listening on a Unix domain socket.
   unix: bool,
+  /// The port (0: a Unix socket) under which the engine knows this server listens.
+  listening_on: Option<u16>,
 }
 
 /// A listening socket, registered with the runtime. It is polled for readiness itself (rather
@@ -235,6 +237,7 @@ impl ServerHandle {
         fd: None,
         unlink_on_close: None,
         unix: false,
+        listening_on: None,
       }
     })
   }
@@ -289,8 +292,7 @@ impl ServerHandle {
     }
     let bound = (|| {
       let addr = unix_addr(&path, truncate_long)?;
-      let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-      socket.set_nonblocking(true)?;
+      let socket = Socket::new(Domain::UNIX, STREAM_NONBLOCKING, None)?;
       socket.bind(&addr)?;
       Ok::<_, io::Error>(socket)
     })();
@@ -370,17 +372,28 @@ impl ServerHandle {
       e.with_runtime(|rt| {
         let listener = listener()?;
         let fd = listener.fd();
+        let port = match listener.unix {
+          true => 0,
+          false => listener
+            .fd
+            .get_ref()
+            .local_addr()?
+            .as_socket()
+            .map_or(0, |a| a.port()),
+        };
         open_reserve_fd();
         let task = rt
           .handle()
           .spawn(accept_loop(id, queue, listener, pause_on_connect));
-        Ok::<_, io::Error>((task.abort_handle(), fd))
+        e.add_listener(port);
+        Ok::<_, io::Error>((task.abort_handle(), fd, port))
       })
     });
     match started {
-      Ok(Ok((task, fd))) => {
+      Ok(Ok((task, fd, port))) => {
         self.task = Some(task);
         self.fd = Some(fd);
+        self.listening_on = Some(port);
         0
       }
       Ok(Err(e)) => errno_of(&e),
@@ -427,6 +440,9 @@ impl ServerHandle {
     }
     if let Some(path) = self.unlink_on_close.take() {
       let _ = with_engine(|e| e.release_socket_file(&path));
+    }
+    if let Some(port) = self.listening_on.take() {
+      let _ = with_engine(|e| e.remove_listener(port));
     }
     match self.task.take() {
       Some(task) => {

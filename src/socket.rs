@@ -11,9 +11,10 @@
 //! - Writing: `write`/`writev` send straight from the JS thread with the caller's bytes
 //!   borrowed. Only what the kernel did not take is copied into the `Outbox` and flushed by a
 //!   task, which reports `WriteDone` when the outbox is empty.
-//! - Closing: the descriptor lives in a `Conn`, shared by the handle and the tasks; when the last
-//!   owner lets go the descriptor is closed and `SocketClosed` is queued, so JS emits `'close'`
-//!   only once the descriptor is really gone.
+//! - Closing: the descriptor lives in a `Conn`, shared by the handle and the tasks. `close`
+//!   closes the connection on the JS thread (`Conn::close_shared` when a task still holds it);
+//!   otherwise, when the last owner lets go, the descriptor is closed and `SocketClosed` is
+//!   queued. Either way JS emits `'close'` only once the connection is really gone.
 
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
@@ -28,7 +29,7 @@ use napi_derive::napi;
 use socket2::{Domain, SockAddr, SockRef, Socket, TcpKeepalive, Type};
 use tokio::net::{TcpStream, UnixStream};
 
-use crate::stream::Stream;
+use crate::stream::{Stream, STREAM_NONBLOCKING};
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
@@ -60,7 +61,7 @@ pub struct DropNotice {
   make: fn(u32) -> Event,
   id: u32,
   /// Cleared when the closing is reported some other way.
-  armed: bool,
+  armed: AtomicBool,
 }
 
 impl DropNotice {
@@ -69,14 +70,14 @@ impl DropNotice {
       queue,
       make,
       id,
-      armed: true,
+      armed: AtomicBool::new(true),
     }
   }
 }
 
 impl Drop for DropNotice {
   fn drop(&mut self) {
-    if self.armed {
+    if *self.armed.get_mut() {
       self.queue.push((self.make)(self.id));
     }
   }
@@ -92,9 +93,37 @@ pub struct Conn {
 impl Conn {
   /// Close the descriptor now, on this thread, without queueing `SocketClosed`: the caller
   /// reports the closing itself.
-  fn close_now(mut self) {
-    self.closed.armed = false;
+  fn close_now(self) {
+    self.closed.armed.store(false, Ordering::Relaxed);
   }
+
+  /// Close the connection now, on the JS thread, while a task still holds the `Conn` (the
+  /// read task waiting for data): the descriptor is pointed at `/dev/null` with `dup3`, which
+  /// releases the socket at once, exactly as close(2) would (FIN, or RST with unread data or
+  /// a zero linger), while the number stays taken until the tasks let go, so no other socket
+  /// can get it under them. Saves JS a round trip through the runtime thread per close.
+  /// Returns false when it could not be done (the tasks then close it as before).
+  fn close_shared(&self) -> bool {
+    let Some(placeholder) = placeholder_fd() else {
+      return false;
+    };
+    let fd = self.stream.as_raw_fd();
+    // SAFETY: both descriptors are open; `fd` stays open (now on /dev/null) until dropped.
+    if unsafe { libc::dup3(placeholder, fd, libc::O_CLOEXEC) } != fd {
+      return false;
+    }
+    self.closed.armed.store(false, Ordering::Relaxed);
+    true
+  }
+}
+
+/// `/dev/null`, opened once per process: what `Conn::close_shared` points closed descriptors at.
+pub fn placeholder_fd() -> Option<RawFd> {
+  static PLACEHOLDER: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
+  PLACEHOLDER
+    .get_or_init(|| std::fs::File::open("/dev/null").ok())
+    .as_ref()
+    .map(|f| f.as_raw_fd())
 }
 
 /// Data read ahead of JS.
@@ -180,6 +209,9 @@ pub struct SocketShared {
   /// once). A write after it gets EPIPE, where Node, which reads and writes on one thread,
   /// would have got the reset itself: see `write_errno`.
   reset_read: AtomicBool,
+  /// JS closed the handle. A task still running when its descriptor was closed under it
+  /// (`Conn::close_shared`) may see an error from `/dev/null`; nothing it found is delivered.
+  pub closed: AtomicBool,
 }
 
 /// Clears `connecting_fd` when dropped: declared after the stream it names, it drops first.
@@ -215,6 +247,7 @@ impl SocketShared {
       connecting_fd: Mutex::new(None),
       direct: AtomicBool::new(false),
       reset_read: AtomicBool::new(false),
+      closed: AtomicBool::new(false),
     })
   }
 
@@ -641,12 +674,21 @@ impl SocketHandle {
   }
 
   /// Wait on the runtime for a connect started on the JS thread; `Connected` or
-  /// `ConnectFailed` follows.
-  fn await_connection(&mut self, pending: Pending) -> i32 {
+  /// `ConnectFailed` follows. `to_own_server`: the peer may be a server of this environment.
+  fn await_connection(&mut self, pending: Pending, to_own_server: bool) -> i32 {
     self.opened = true;
     let shared = self.shared.clone();
     // Closing before the connection exists still reports the descriptor closed.
     let notice = shared.closed_notice();
+    // A connect to a server of this environment is reported through the runtime, after the
+    // server's accept: Node emits the server's 'connection' before the client's 'connect'.
+    let (pending, notice) = match to_own_server {
+      true => (pending, notice),
+      false => match self.settle_at_once(pending, notice) {
+        Ok(()) => return 0,
+        Err(under_way) => under_way,
+      },
+    };
     *lock(&shared.connecting_fd) = Some(pending.raw_fd());
     let task = with_engine(|e| {
       e.spawn(async move {
@@ -685,6 +727,60 @@ impl SocketHandle {
       }
       Err(_) => -libc::EINVAL,
     }
+  }
+
+  /// Settle a connect that completed inside connect(2), as loopback connects do: the kernel
+  /// answered the handshake before the syscall returned. The outcome is queued from here, so
+  /// the connect costs no round trip through the runtime thread. A connect still under way is
+  /// handed back.
+  #[allow(clippy::result_large_err)]
+  fn settle_at_once(
+    &mut self,
+    pending: Pending,
+    notice: DropNotice,
+  ) -> std::result::Result<(), (Pending, DropNotice)> {
+    let mut pfd = libc::pollfd {
+      fd: pending.raw_fd(),
+      events: libc::POLLOUT,
+      revents: 0,
+    };
+    // SAFETY: one valid pollfd, no waiting.
+    if unsafe { libc::poll(&mut pfd, 1, 0) } != 1
+      || pfd.revents & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) == 0
+    {
+      return Err((pending, notice));
+    }
+    let shared = &self.shared;
+    // Kept until the failure is queued: the closing is reported after it.
+    let mut notice = Some(notice);
+    let outcome = with_engine(|e| {
+      e.with_runtime(|_| {
+        let stream = pending.into_stream()?;
+        if let Some(err) = stream.take_error()? {
+          return Err(err);
+        }
+        // Queued before the read task exists, so that no data can come before it. (Inside
+        // the runtime's context: the read task is spawned here.)
+        shared.queue.push(Event::Connected { id: shared.id });
+        shared.attach(stream, notice.take().expect("notice taken once"));
+        Ok(())
+      })
+    });
+    match outcome {
+      Ok(Ok(())) => {}
+      Ok(Err(e)) => {
+        shared.queue.push(Event::ConnectFailed {
+          id: shared.id,
+          errno: errno_of(&e),
+        });
+      }
+      Err(_) => shared.queue.push(Event::ConnectFailed {
+        id: shared.id,
+        errno: -libc::EINVAL,
+      }),
+    }
+    drop(notice);
+    Ok(())
   }
 
   /// Wrap an accepted connection (JS thread, when the `Connection` event is dispatched).
@@ -776,8 +872,7 @@ impl SocketHandle {
   pub fn bind(&mut self, address: String, port: u32) -> i32 {
     let result = (|| {
       let addr = socket_addr(&address, port)?;
-      let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-      socket.set_nonblocking(true)?;
+      let socket = Socket::new(Domain::for_address(addr), STREAM_NONBLOCKING, None)?;
       // libuv sets SO_REUSEADDR on every TCP bind, so a local port held by a socket that is
       // not listening (closing, TIME_WAIT, a connect being abandoned) can be bound again.
       socket.set_reuse_address(true)?;
@@ -807,11 +902,7 @@ impl SocketHandle {
     let result = (|| {
       let socket = match self.unconnected.take() {
         Some(s) => s,
-        None => {
-          let s = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-          s.set_nonblocking(true)?;
-          s
-        }
+        None => Socket::new(Domain::for_address(addr), STREAM_NONBLOCKING, None)?,
       };
       if let Err(e) = start_connect(&socket, &addr.into()) {
         // Kept until closed, as libuv keeps it: the error names the local address.
@@ -821,7 +912,10 @@ impl SocketHandle {
       Ok::<_, io::Error>(Pending::Tcp(socket.into()))
     })();
     match result {
-      Ok(pending) => self.await_connection(pending),
+      Ok(pending) => {
+        let to_own_server = with_engine(|e| e.may_listen_on(addr.port())).unwrap_or(true);
+        self.await_connection(pending, to_own_server)
+      }
       Err(e) => errno_of(&e),
     }
   }
@@ -839,13 +933,15 @@ impl SocketHandle {
           errno => Err(io::Error::from_raw_os_error(-errno)),
         };
       }
-      let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-      socket.set_nonblocking(true)?;
+      let socket = Socket::new(Domain::UNIX, STREAM_NONBLOCKING, None)?;
       start_connect(&socket, &addr)?;
       Ok::<_, io::Error>(Some(Pending::Unix(std::os::fd::OwnedFd::from(socket).into())))
     })();
     match result {
-      Ok(Some(pending)) => self.await_connection(pending),
+      Ok(Some(pending)) => {
+        let to_own_server = with_engine(|e| e.may_listen_on(0)).unwrap_or(true);
+        self.await_connection(pending, to_own_server)
+      }
       Ok(None) => 0,
       Err(e) => {
         self.shared.queue.push(Event::ConnectFailed {
@@ -1036,20 +1132,23 @@ impl SocketHandle {
   /// will report the descriptor closed; false when it is closed already (or there never was
   /// one), so JS reports the closing by itself.
   ///
-  /// When no task holds the connection any more (the peer ended it, so the read task is done)
-  /// the descriptor is closed right here, which spares a round trip through the runtime.
+  /// The descriptor is closed right here, which spares a round trip through the runtime:
+  /// directly when no task holds the connection any more (the peer ended it, so the read task
+  /// is done), else with `Conn::close_shared`.
   #[napi(catch_unwind)]
   pub fn close(&mut self, reset: bool) -> bool {
     if self.closed {
       return false;
     }
-    self.closed = true;
     if reset {
+      // (Before `closed` is set: `conn()` only looks up the connection of an open handle.)
       if let Some(conn) = self.conn() {
         let _ = SockRef::from(&conn.stream).set_linger(Some(Duration::ZERO));
       }
     }
+    self.closed = true;
     self.shared.reading.store(false, Ordering::Release);
+    self.shared.closed.store(true, Ordering::Release);
     lock(&self.shared.connecting_fd).take();
     let conn = self.conn.take().or_else(|| lock(&self.shared.conn).take());
     lock(&self.shared.conn).take();
@@ -1062,7 +1161,7 @@ impl SocketHandle {
         conn.close_now();
         false
       }
-      Some(Err(_)) => true,
+      Some(Err(conn)) => !conn.close_shared(),
       // A connect under way still owns its descriptor and reports its closing.
       None => self.opened,
     }

@@ -12,6 +12,9 @@ use socket2::SockAddr;
 use tokio::io::Interest;
 use tokio::net::{TcpStream, UnixStream};
 
+/// A stream socket created non-blocking (`SOCK_NONBLOCK`): one syscall instead of three.
+pub const STREAM_NONBLOCKING: socket2::Type = socket2::Type::STREAM.nonblocking();
+
 pub enum Stream {
   Tcp(TcpStream),
   Unix(UnixStream),
