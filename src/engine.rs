@@ -294,12 +294,15 @@ unsafe extern "C" fn call_js(
       return;
     }
     let count = events.len();
+    let mut answered = Vec::new();
     // SAFETY: called by Node on the JS thread with a live env and function.
-    unsafe { deliver(env, js_cb, events) };
+    unsafe { deliver(env, js_cb, events, &mut answered) };
     SPIN.with(|spin| {
       let mut spin = spin.borrow_mut();
       if spin.should_spin(count) {
-        spin.spin(|| queue.has_pending());
+        // The sockets that just got data are where the next data most likely comes from: JS
+        // has probably answered it. Read them here as well (see `SocketShared::assist_read`).
+        spin.spin(|| queue.has_pending() || answered.iter().any(|s| s.assist_read()));
       }
     });
   }));
@@ -391,7 +394,13 @@ unsafe extern "C" fn drop_vec(_env: sys::napi_env, _data: *mut c_void, hint: *mu
   drop(unsafe { Box::from_raw(hint as *mut Vec<u8>) });
 }
 
-unsafe fn deliver(env: sys::napi_env, js_cb: sys::napi_value, events: Vec<Event>) {
+/// Deliver `events` as one batch; the sockets that got data are added to `got_data`.
+unsafe fn deliver(
+  env: sys::napi_env,
+  js_cb: sys::napi_value,
+  events: Vec<Event>,
+  got_data: &mut Vec<Arc<crate::socket::SocketShared>>,
+) {
   let mut array = ptr::null_mut();
   unsafe { sys::napi_create_array_with_length(env, events.len() * 3, &mut array) };
   let mut b = Batch { env, array, len: 0 };
@@ -415,6 +424,9 @@ unsafe fn deliver(env: sys::napi_env, js_cb: sys::napi_value, events: Vec<Event>
           if !chunks.is_empty() {
             // The reader may be waiting for room in a full inbox.
             socket.inbox_drained();
+            if errno == 0 && !eof {
+              got_data.push(socket.clone());
+            }
           }
           for chunk in chunks {
             let buf = buffer_from(env, chunk);

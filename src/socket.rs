@@ -7,7 +7,9 @@
 //!   immediate errors are known at once; the runtime thread waits for the outcome.
 //! - Reading: a task on the runtime thread reads into the socket's `Inbox` while JS wants data
 //!   and the inbox is below `READ_AHEAD`; consecutive reads coalesce there while JS is behind,
-//!   and the first one of a batch queues a single `Readable` event.
+//!   and the first one of a batch queues a single `Readable` event. While the JS thread waits
+//!   for its next batch it reads the sockets that just got data itself (`assist_read`); a
+//!   per-socket read lock keeps the two readers' bytes in order.
 //! - Writing: `write`/`writev` send straight from the JS thread with the caller's bytes
 //!   borrowed. Only what the kernel did not take is copied into the `Outbox` and flushed by a
 //!   task, which reports `WriteDone` when the outbox is empty.
@@ -47,6 +49,8 @@ pub const READ_AHEAD_PAUSED: usize = 0;
 const READ_CHUNK: usize = 64 * 1024;
 /// A read buffer with less spare room than this is grown before the next read.
 const MIN_READ_ROOM: usize = 16 * 1024;
+/// Most bytes one `assist_read` takes (request/response traffic is small messages).
+const ASSIST_READ: usize = 16 * 1024;
 /// Reads are merged into one chunk up to this size; beyond, they stay separate buffers.
 const COALESCE_LIMIT: usize = 16 * 1024;
 
@@ -209,6 +213,10 @@ pub struct SocketShared {
   /// once). A write after it gets EPIPE, where Node, which reads and writes on one thread,
   /// would have got the reset itself: see `write_errno`.
   reset_read: AtomicBool,
+  /// Held around each `recv` and the filing of its result in the inbox, by the read task or
+  /// by the JS thread (`assist_read`), so that bytes reach the inbox in the order they were
+  /// read.
+  read_lock: Mutex<()>,
   /// JS closed the handle. A task still running when its descriptor was closed under it
   /// (`Conn::close_shared`) may see an error from `/dev/null`; nothing it found is delivered.
   pub closed: AtomicBool,
@@ -248,6 +256,7 @@ impl SocketShared {
       direct: AtomicBool::new(false),
       reset_read: AtomicBool::new(false),
       closed: AtomicBool::new(false),
+      read_lock: Mutex::new(()),
     })
   }
 
@@ -283,6 +292,57 @@ impl SocketShared {
     } else {
       errno
     }
+  }
+
+  /// One read on the JS thread, while it waits for the next batch (see `spin`): in
+  /// request/response traffic the answer to what JS just wrote comes while JS is still awake,
+  /// and taking it here spares the wake-up of the runtime thread and the hand-over from it.
+  /// What is read is filed in the inbox exactly as the read task files it (a `Readable` event
+  /// follows). Only a flowing stream is read this way; returns whether anything came (data,
+  /// end of stream or an error).
+  pub fn assist_read(self: &Arc<Self>) -> bool {
+    if !self.reading.load(Ordering::Acquire)
+      || self.direct.load(Ordering::Relaxed)
+      || self.closed.load(Ordering::Acquire)
+      || self.read_ahead.load(Ordering::Relaxed) != READ_AHEAD
+    {
+      return false;
+    }
+    let Ok(_reading) = self.read_lock.try_lock() else {
+      return false;
+    };
+    let Some(conn) = self.conn() else {
+      return false;
+    };
+    {
+      let inbox = lock(&self.inbox);
+      if inbox.eof || inbox.errno != 0 || inbox.len >= READ_AHEAD {
+        return false;
+      }
+    }
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); ASSIST_READ];
+    // A plain `recv`: tokio's readiness for this socket is only updated on the runtime thread,
+    // after its own wake-up, which is what this read is ahead of.
+    let result = SockRef::from(&conn.stream).recv(&mut buf);
+    let mut inbox = lock(&self.inbox);
+    match result {
+      Ok(0) => inbox.eof = true,
+      Ok(n) => {
+        // SAFETY: `recv` initialised the first `n` bytes.
+        let read = unsafe { std::slice::from_raw_parts(buf.as_ptr() as *const u8, n) };
+        inbox.append(&mut BytesMut::from(read));
+        inbox.awaiting_js = true;
+      }
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+      Err(e) => {
+        inbox.errno = errno_of(&e);
+        if inbox.errno == -libc::ECONNRESET {
+          self.reset_read.store(true, Ordering::Release);
+        }
+      }
+    }
+    self.queue_readable(&mut inbox);
+    true
   }
 
   fn queue_readable(self: &Arc<Self>, inbox: &mut Inbox) {
@@ -359,6 +419,14 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
     // pending write, as with Node). The readiness stays for when reading starts again.
     if ready.is_ok() && !shared.reading.load(Ordering::Acquire) {
       continue;
+    }
+    let _reading = lock(&shared.read_lock);
+    if ready.is_ok() {
+      let inbox = lock(&shared.inbox);
+      if inbox.eof || inbox.errno != 0 {
+        // The JS thread's `assist_read` met the end of the stream.
+        return;
+      }
     }
     let result = match ready {
       Ok(()) => {
@@ -491,6 +559,7 @@ fn surface_read_error(shared: &Arc<SocketShared>, conn: &Conn, write_errno: i32)
   if !shared.reading.load(Ordering::Acquire) {
     return;
   }
+  let _reading = lock(&shared.read_lock);
   let mut inbox = lock(&shared.inbox);
   if inbox.eof || inbox.errno != 0 {
     return;
@@ -1380,6 +1449,49 @@ mod tests {
     let chunks = inbox.take();
     assert_eq!(chunks.len(), 1, "small reads coalesce into one chunk");
     assert_eq!(&chunks[0][..], b"hello world");
+  }
+
+  #[test]
+  fn reads_on_the_js_thread_and_the_runtime_keep_the_byte_order() {
+    let rt = IoRuntime::start().unwrap();
+    let queue = quiet_queue();
+    let (shared, peer) = connected_pair(&rt, &queue, true);
+    const TOTAL: u32 = 200_000;
+    let writer = std::thread::spawn(move || {
+      let mut peer = peer;
+      for n in (0..TOTAL).collect::<Vec<_>>().chunks(37) {
+        let bytes: Vec<u8> = n.iter().flat_map(|v| v.to_le_bytes()).collect();
+        peer.write_all(&bytes).unwrap();
+      }
+      peer.shutdown(std::net::Shutdown::Write).unwrap();
+    });
+    let (mut got, mut assisted) = (Vec::new(), 0);
+    loop {
+      if shared.assist_read() {
+        assisted += 1;
+      }
+      let mut inbox = lock(&shared.inbox);
+      for chunk in inbox.take() {
+        got.extend_from_slice(&chunk);
+      }
+      inbox.awaiting_js = false;
+      let done = inbox.eof;
+      assert_eq!(inbox.errno, 0);
+      drop(inbox);
+      shared.inbox_drained();
+      if done {
+        break;
+      }
+    }
+    writer.join().unwrap();
+    assert!(assisted > 0, "no read happened on this thread");
+    let expected: Vec<u8> = (0..TOTAL).flat_map(|v| v.to_le_bytes()).collect();
+    assert!(
+      got == expected,
+      "bytes lost or out of order ({} of {})",
+      got.len(),
+      expected.len()
+    );
   }
 
   #[test]

@@ -7,6 +7,9 @@
 //! events arrive, Node's threadsafe-function dispatch loop takes the next batch at once (and
 //! runs `process.nextTick` callbacks in between, as for any callback).
 //!
+//! While it spins, the JS thread also reads the sockets that just got data (the answer to what
+//! JS wrote comes there), so that the answer does not wait for the runtime thread to wake.
+//!
 //! Spinning burns a core, so it is adaptive: a spin that catches events earns more spinning, a
 //! spin that times out loses it, and once the credit is gone only an occasional probe spins.
 //! `RSNET_SPIN_US` sets the longest spin (0 turns spinning off).
