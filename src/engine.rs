@@ -412,11 +412,7 @@ unsafe fn deliver(
           if socket.closed.load(std::sync::atomic::Ordering::Acquire) {
             continue;
           }
-          let (chunks, eof, errno, ready) = {
-            let mut inbox = crate::events::lock(&socket.inbox);
-            let ready = std::mem::take(&mut inbox.ready);
-            (inbox.take(), inbox.eof, inbox.errno, ready)
-          };
+          let (chunks, eof, errno, ready) = socket.take_inbox();
           if ready {
             let v = b.undefined();
             b.push(EventKind::ReadReady, socket.id, v);

@@ -345,6 +345,24 @@ impl SocketShared {
     true
   }
 
+  /// What JS gets of the inbox now (JS thread, delivering a `Readable` event): the data read
+  /// (`chunks`), whether the stream ended, a read error (negative errno, 0: none), and whether
+  /// direct reads may go on (`ready`). A read error that came after data is held back for
+  /// the next batch, as libuv reports it to the read after the one that returned the data:
+  /// whatever JS does with the data first (an echo whose write meets the same reset, which
+  /// Node then reports as `write ECONNRESET`) happens first.
+  pub fn take_inbox(self: &Arc<Self>) -> (Vec<BytesMut>, bool, i32, bool) {
+    let mut inbox = lock(&self.inbox);
+    let ready = std::mem::take(&mut inbox.ready);
+    let chunks = inbox.take();
+    let mut errno = inbox.errno;
+    if errno != 0 && !chunks.is_empty() {
+      errno = 0;
+      self.queue_readable(&mut inbox);
+    }
+    (chunks, inbox.eof, errno, ready)
+  }
+
   fn queue_readable(self: &Arc<Self>, inbox: &mut Inbox) {
     if !inbox.queued {
       inbox.queued = true;
