@@ -58,15 +58,6 @@ const LIVE_HANDLES = Symbol.for('rsnet.liveHandles');
  */
 const KNOWN_DIVERGENCES = [
   {
-    id: 'tcp-connect-on-unix-socket',
-    description:
-      'connect(port, host) on a socket holding a Unix socket handle: node:net connects the ' +
-      'handle to the path named by the host (ENOENT); rsnet makes a TCP connection ' +
-      '(repro: /tmp/fuzz-repros/tcp-connect-on-unix-socket.js)',
-    match: ({ kind, state, method, args }) =>
-      kind === 'socket' && state === 'pipe' && method === 'connect' && args.form === 'tcp',
-  },
-  {
     id: 'reset-after-end',
     description:
       "resetAndDestroy() after end(): node:net's reset fails ('error' reset EINVAL, and the " +

@@ -938,3 +938,17 @@ s.listen(p, () => { log('listening'); throw new Error('uncaught'); });
 `);
   assert.deepEqual([r.code, r.killed, r.stderrEmpty], [1, false, false]);
 });
+
+test('connect(port, host) on a socket that holds a Unix socket: the handle connects to the path named by the host (ENOENT)', () =>
+  compare(
+    withDir(async (net, t, dir) => {
+      const p = path.join(dir, 's.sock');
+      const pr = await pair(net, p);
+      const events = record(pr.c, CLIENT_EVENTS);
+      t.call('connect(1234, 127.0.0.1)', () => pr.c.connect(1234, '127.0.0.1') === pr.c);
+      t.push('connecting', pr.c.connecting);
+      await once(pr.c, 'close');
+      t.push('client', events);
+      await pr.close();
+    }),
+  ));

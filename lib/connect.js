@@ -212,7 +212,13 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
   }
   // A connect request still in flight on this handle: libuv's EALREADY (connect() called
   // again while connecting).
-  const err = self._handle.isActive(ACTIVE_CONNECTING) ? UV_EALREADY : native.connect(address, port);
+  // A Unix socket handle kept from an earlier connect: as Node's Pipe handle, it connects to
+  // the path named by the address (its outcome, ENOENT as a rule, comes later).
+  const err = self._handle.isActive(ACTIVE_CONNECTING)
+    ? UV_EALREADY
+    : self[kIsPipe]
+      ? native.connectPath(address, compat.truncatesLongUnixPaths)
+      : native.connect(address, port);
   if (err) {
     // As Node: the local name even when there is none (EMFILE: "undefined:undefined").
     const sockname = self._getsockname();

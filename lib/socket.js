@@ -390,8 +390,9 @@ class SocketPrototype extends stream.Duplex {
     if (!this._handle) {
       this._handle = engine.createSocketHandle(this);
       if (this[kBuffer]) initUserBuffer(this);
+      // (A handle kept from before stays what it is: see startConnect.)
+      this[kIsPipe] = pipe;
     }
-    this[kIsPipe] = pipe;
     this._unrefTimer();
     this.connecting = true;
     try {
