@@ -105,15 +105,20 @@ test('a peer that sends nothing: the server times it out and serves others meanw
     }),
   ));
 
+/** An echo server of `net` and a node:net peer connected to it, its events recorded. */
+async function echoPeer(net, ports) {
+  const srv = await serve(net, ports, echo);
+  const accepted = nextConnection(srv.server);
+  const peer = await connect(nodeNet, srv.port);
+  return { srv, accepted, peer, peerEvents: record(peer, EVENTS) };
+}
+
 // The echo's write meets the reset before a read does, as in Node (write ECONNRESET), also when
 // the read task read ahead to the reset: a read error after data waits for the next batch.
 test('a peer that resets while sending: the server sees its reset and serves others', () =>
   compare(
     withPorts(async (net, t, ports) => {
-      const srv = await serve(net, ports, echo);
-      const accepted = nextConnection(srv.server);
-      const peer = await connect(nodeNet, srv.port);
-      const peerEvents = record(peer, EVENTS);
+      const { srv, accepted, peer, peerEvents } = await echoPeer(net, ports);
       const peerClosed = once(peer, 'close');
       peer.write(prng(1 << 20, 3));
       peer.resetAndDestroy();
@@ -130,10 +135,7 @@ test('a peer that resets while sending: the server sees its reset and serves oth
 test('a peer that floods without reading, then resets: the stalled echo fails, others served', () =>
   compare(
     withPorts(async (net, t, ports) => {
-      const srv = await serve(net, ports, echo);
-      const accepted = nextConnection(srv.server);
-      const peer = await connect(nodeNet, srv.port);
-      const peerEvents = record(peer, EVENTS);
+      const { srv, accepted, peer, peerEvents } = await echoPeer(net, ports);
       peer.pause();
       const flood = Buffer.alloc(1 << 20, 0x66);
       let ok = true;
@@ -158,10 +160,7 @@ test('a peer that floods without reading, then resets: the stalled echo fails, o
 test('a peer that floods without reading, then closes with data unread: the echo fails', () =>
   compare(
     withPorts(async (net, t, ports) => {
-      const srv = await serve(net, ports, echo);
-      const accepted = nextConnection(srv.server);
-      const peer = await connect(nodeNet, srv.port);
-      const peerEvents = record(peer, EVENTS);
+      const { srv, accepted, peer, peerEvents } = await echoPeer(net, ports);
       peer.pause();
       const flood = Buffer.alloc(1 << 20, 0x67);
       for (let i = 0; i < 16; i++) peer.write(flood);
