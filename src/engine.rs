@@ -346,6 +346,10 @@ impl Batch {
   }
 }
 
+/// Sockets that got less than this in a batch are read on the JS thread while it waits for
+/// the next one (`SocketShared::assist_read`).
+const ASSIST_BELOW: usize = 16 * 1024;
+
 /// Reads up to this size are copied into a JS-owned buffer; larger ones are handed over.
 const COPY_LIMIT: usize = 16 * 1024;
 
@@ -420,7 +424,10 @@ unsafe fn deliver(
           if !chunks.is_empty() {
             // The reader may be waiting for room in a full inbox.
             socket.inbox_drained();
-            if errno == 0 && !eof {
+            // Small messages only: a bulk stream is read faster by the runtime thread, in
+            // parallel with JS.
+            let len: usize = chunks.iter().map(|c| c.len()).sum();
+            if errno == 0 && !eof && len < ASSIST_BELOW {
               got_data.push(socket.clone());
             }
           }

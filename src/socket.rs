@@ -49,8 +49,10 @@ pub const READ_AHEAD_PAUSED: usize = 0;
 const READ_CHUNK: usize = 64 * 1024;
 /// A read buffer with less spare room than this is grown before the next read.
 const MIN_READ_ROOM: usize = 16 * 1024;
-/// Most bytes one `assist_read` takes (request/response traffic is small messages).
-const ASSIST_READ: usize = 16 * 1024;
+thread_local! {
+  /// The JS thread's read buffer for `assist_read`, kept between reads like the read task's.
+  static ASSIST_BUF: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+}
 /// Reads are merged into one chunk up to this size; beyond, they stay separate buffers.
 const COALESCE_LIMIT: usize = 16 * 1024;
 
@@ -154,12 +156,18 @@ pub struct Inbox {
 }
 
 impl Inbox {
-  /// Add one read's bytes; `buf` is left empty (its allocation moves here or is kept).
+  /// Add one read's bytes; `buf` is left empty. A large read moves its allocation here (it is
+  /// handed to JS without a copy); a small one is copied, so that the reader keeps its buffer
+  /// for the next read rather than allocating a new one per message.
   fn append(&mut self, buf: &mut BytesMut) {
     self.len += buf.len();
     match self.chunks.last_mut() {
       Some(last) if last.len() + buf.len() <= COALESCE_LIMIT => {
         last.extend_from_slice(buf);
+        buf.clear();
+      }
+      _ if buf.len() < COALESCE_LIMIT => {
+        self.chunks.push(BytesMut::from(&buf[..]));
         buf.clear();
       }
       _ => self.chunks.push(std::mem::take(buf)),
@@ -320,17 +328,29 @@ impl SocketShared {
         return false;
       }
     }
-    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); ASSIST_READ];
-    // A plain `recv`: tokio's readiness for this socket is only updated on the runtime thread,
-    // after its own wake-up, which is what this read is ahead of.
-    let result = SockRef::from(&conn.stream).recv(&mut buf);
+    ASSIST_BUF.with(|buf| {
+      let mut buf = buf.borrow_mut();
+      if buf.capacity() - buf.len() < MIN_READ_ROOM {
+        buf.reserve(READ_CHUNK);
+      }
+      // A plain `recv`: tokio's readiness for this socket is only updated on the runtime
+      // thread, after its own wake-up, which is what this read is ahead of.
+      let result = SockRef::from(&conn.stream).recv(buf.spare_capacity_mut());
+      self.file_assisted(result, &mut buf)
+    })
+  }
+
+  /// File the outcome of an `assist_read` in the inbox, as the read task files its own.
+  fn file_assisted(self: &Arc<Self>, result: io::Result<usize>, buf: &mut BytesMut) -> bool {
     let mut inbox = lock(&self.inbox);
     match result {
       Ok(0) => inbox.eof = true,
       Ok(n) => {
-        // SAFETY: `recv` initialised the first `n` bytes.
-        let read = unsafe { std::slice::from_raw_parts(buf.as_ptr() as *const u8, n) };
-        inbox.append(&mut BytesMut::from(read));
+        // SAFETY: `recv` initialised the first `n` bytes of the spare room.
+        unsafe { buf.set_len(buf.len() + n) };
+        // A large read moves over whole (and is handed to JS without a copy), as the read
+        // task's do; a small one joins the chunk before it.
+        inbox.append(buf);
         inbox.awaiting_js = true;
       }
       Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
