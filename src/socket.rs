@@ -50,8 +50,33 @@ const READ_CHUNK: usize = 64 * 1024;
 /// A read buffer with less spare room than this is grown before the next read.
 const MIN_READ_ROOM: usize = 16 * 1024;
 thread_local! {
-  /// The JS thread's read buffer for `assist_read`, kept between reads like the read task's.
-  static ASSIST_BUF: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+  /// This thread's read buffer: every read task of the runtime thread reads into the same one
+  /// (a read and the filing of its bytes happen without an await in between), and the JS
+  /// thread's `assist_read` into its own. Small reads are copied out of it, large ones take
+  /// its allocation along (see `Inbox::append`), so an idle connection holds no buffer.
+  static READ_BUF: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+}
+
+/// Run `f` with this thread's read buffer, with room for a read.
+fn with_read_buf<R>(f: impl FnOnce(&mut BytesMut) -> R) -> R {
+  READ_BUF.with(|buf| {
+    let mut buf = buf.borrow_mut();
+    if buf.capacity() - buf.len() < MIN_READ_ROOM {
+      buf.reserve(READ_CHUNK);
+    }
+    f(&mut buf)
+  })
+}
+
+/// What a read brought (`SocketShared::file_read`).
+#[derive(PartialEq, Eq)]
+enum Filed {
+  /// Nothing to read yet.
+  Nothing,
+  /// Data.
+  Data,
+  /// The end of the stream or an error: the reading is over.
+  Ended,
 }
 /// Reads are merged into one chunk up to this size; beyond, they stay separate buffers.
 const COALESCE_LIMIT: usize = 16 * 1024;
@@ -328,41 +353,43 @@ impl SocketShared {
         return false;
       }
     }
-    ASSIST_BUF.with(|buf| {
-      let mut buf = buf.borrow_mut();
-      if buf.capacity() - buf.len() < MIN_READ_ROOM {
-        buf.reserve(READ_CHUNK);
-      }
+    with_read_buf(|buf| {
       // A plain `recv`: tokio's readiness for this socket is only updated on the runtime
       // thread, after its own wake-up, which is what this read is ahead of.
       let result = SockRef::from(&conn.stream).recv(buf.spare_capacity_mut());
-      self.file_assisted(result, &mut buf)
+      if let Ok(n) = result {
+        // SAFETY: `recv` initialised the first `n` bytes of the spare room.
+        unsafe { buf.set_len(buf.len() + n) };
+      }
+      self.file_read(result, buf) != Filed::Nothing
     })
   }
 
-  /// File the outcome of an `assist_read` in the inbox, as the read task files its own.
-  fn file_assisted(self: &Arc<Self>, result: io::Result<usize>, buf: &mut BytesMut) -> bool {
+  /// File the outcome of a read into `buf` (its bytes, the end of the stream or an error) in
+  /// the inbox, and queue a `Readable` event for it. The caller holds `read_lock`.
+  fn file_read(self: &Arc<Self>, result: io::Result<usize>, buf: &mut BytesMut) -> Filed {
     let mut inbox = lock(&self.inbox);
-    match result {
-      Ok(0) => inbox.eof = true,
-      Ok(n) => {
-        // SAFETY: `recv` initialised the first `n` bytes of the spare room.
-        unsafe { buf.set_len(buf.len() + n) };
-        // A large read moves over whole (and is handed to JS without a copy), as the read
-        // task's do; a small one joins the chunk before it.
+    let filed = match result {
+      Ok(0) => {
+        inbox.eof = true;
+        Filed::Ended
+      }
+      Ok(_) => {
         inbox.append(buf);
         inbox.awaiting_js = true;
+        Filed::Data
       }
-      Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Filed::Nothing,
       Err(e) => {
         inbox.errno = errno_of(&e);
         if inbox.errno == -libc::ECONNRESET {
           self.reset_read.store(true, Ordering::Release);
         }
+        Filed::Ended
       }
-    }
+    };
     self.queue_readable(&mut inbox);
-    true
+    filed
   }
 
   /// What JS gets of the inbox now (JS thread, delivering a `Readable` event): the data read
@@ -407,8 +434,6 @@ impl Drop for PanicGuard<'_> {
 /// Read while JS wants data and the read-ahead has room; stop at EOF or error.
 async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
   let _guard = PanicGuard(&shared);
-  // Filled without holding the inbox lock, so JS never waits on a `recv` in progress.
-  let mut buf = BytesMut::new();
   loop {
     // Wait until reading is wanted and there is room.
     loop {
@@ -466,36 +491,15 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
         return;
       }
     }
-    let result = match ready {
-      Ok(()) => {
-        if buf.capacity() - buf.len() < MIN_READ_ROOM {
-          buf.reserve(READ_CHUNK);
-        }
-        read_some(&conn.stream, &mut buf)
-      }
-      Err(e) => Err(e),
+    let filed = match ready {
+      Ok(()) => with_read_buf(|buf| {
+        let result = read_some(&conn.stream, buf);
+        shared.file_read(result, buf)
+      }),
+      Err(e) => shared.file_read(Err(e), &mut BytesMut::new()),
     };
-    let mut inbox = lock(&shared.inbox);
-    match result {
-      Ok(0) => {
-        inbox.eof = true;
-        shared.queue_readable(&mut inbox);
-        return;
-      }
-      Ok(_) => {
-        inbox.append(&mut buf);
-        inbox.awaiting_js = true;
-        shared.queue_readable(&mut inbox);
-      }
-      Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-      Err(e) => {
-        inbox.errno = errno_of(&e);
-        if inbox.errno == -libc::ECONNRESET {
-          shared.reset_read.store(true, Ordering::Release);
-        }
-        shared.queue_readable(&mut inbox);
-        return;
-      }
+    if filed == Filed::Ended {
+      return;
     }
   }
 }
