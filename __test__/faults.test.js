@@ -370,7 +370,7 @@ test('destroy(err) with writes pending: error then close(true), callbacks once',
     }),
   ));
 
-test('destroy() of a reading socket closes it at once: the peer sees it after our close; no descriptor left', () =>
+test('destroy() of a reading socket: the peer sees the close after our close; no descriptor left', () =>
   compare(
     withPorts(async (net, t, ports) => {
       const descriptors = () => fs.readdirSync('/proc/self/fd').length;

@@ -110,8 +110,6 @@ impl Engine {
     let mut slot = self.runtime.borrow_mut();
     if slot.is_none() {
       let rt = IoRuntime::start().expect("cannot start the rsnet I/O thread");
-      // Opened with the runtime, not at the first close, so it never looks like a leak.
-      crate::socket::placeholder_fd();
       rt.handle()
         .spawn(crate::events::deferred_wake(self.queue.clone()));
       *slot = Some(rt);

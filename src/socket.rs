@@ -14,9 +14,9 @@
 //!   borrowed. Only what the kernel did not take is copied into the `Outbox` and flushed by a
 //!   task, which reports `WriteDone` when the outbox is empty.
 //! - Closing: the descriptor lives in a `Conn`, shared by the handle and the tasks. `close`
-//!   closes the connection on the JS thread (`Conn::close_shared` when a task still holds it);
-//!   otherwise, when the last owner lets go, the descriptor is closed and `SocketClosed` is
-//!   queued. Either way JS emits `'close'` only once the connection is really gone.
+//!   closes it on the JS thread when no task holds it, else it aborts the tasks, which close
+//!   it on the runtime thread a moment later; JS emits `'close'` without waiting. A connect
+//!   under way owns its descriptor and reports its closing with `SocketClosed`.
 
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
@@ -128,33 +128,14 @@ impl Conn {
     self.closed.armed.store(false, Ordering::Relaxed);
   }
 
-  /// Close the connection now, on the JS thread, while a task still holds the `Conn` (the
-  /// read task waiting for data): the descriptor is pointed at `/dev/null` with `dup3`, which
-  /// releases the socket at once, exactly as close(2) would (FIN, or RST with unread data or
-  /// a zero linger), while the number stays taken until the tasks let go, so no other socket
-  /// can get it under them. Saves JS a round trip through the runtime thread per close.
-  /// Returns false when it could not be done (the tasks then close it as before).
-  fn close_shared(&self) -> bool {
-    let Some(placeholder) = placeholder_fd() else {
-      return false;
-    };
-    let fd = self.stream.as_raw_fd();
-    // SAFETY: both descriptors are open; `fd` stays open (now on /dev/null) until dropped.
-    if unsafe { libc::dup3(placeholder, fd, libc::O_CLOEXEC) } != fd {
-      return false;
-    }
+  /// JS closes a connection that a task still holds (the read task waiting for data): the
+  /// task, aborted, lets go of it on the runtime thread a moment later, which closes the
+  /// descriptor, and JS need not wait for that to emit `'close'`. (Closing it here instead,
+  /// by pointing the descriptor at another file, would make tokio's deregistration fail, and
+  /// tokio then keeps the registration for good.)
+  fn close_shared(&self) {
     self.closed.armed.store(false, Ordering::Relaxed);
-    true
   }
-}
-
-/// `/dev/null`, opened once per process: what `Conn::close_shared` points closed descriptors at.
-pub fn placeholder_fd() -> Option<RawFd> {
-  static PLACEHOLDER: std::sync::OnceLock<Option<std::fs::File>> = std::sync::OnceLock::new();
-  PLACEHOLDER
-    .get_or_init(|| std::fs::File::open("/dev/null").ok())
-    .as_ref()
-    .map(|f| f.as_raw_fd())
 }
 
 /// Data read ahead of JS.
@@ -250,8 +231,7 @@ pub struct SocketShared {
   /// by the JS thread (`assist_read`), so that bytes reach the inbox in the order they were
   /// read.
   read_lock: Mutex<()>,
-  /// JS closed the handle. A task still running when its descriptor was closed under it
-  /// (`Conn::close_shared`) may see an error from `/dev/null`; nothing it found is delivered.
+  /// JS closed the handle: nothing a task still running finds is delivered.
   pub closed: AtomicBool,
 }
 
@@ -1243,9 +1223,9 @@ impl SocketHandle {
   /// will report the descriptor closed; false when it is closed already (or there never was
   /// one), so JS reports the closing by itself.
   ///
-  /// The descriptor is closed right here, which spares a round trip through the runtime:
-  /// directly when no task holds the connection any more (the peer ended it, so the read task
-  /// is done), else with `Conn::close_shared`.
+  /// JS need not wait for the runtime: when no task holds the connection any more (the peer
+  /// ended it, so the read task is done) the descriptor is closed right here; else the aborted
+  /// tasks close it on the runtime thread a moment later (`Conn::close_shared`).
   #[napi(catch_unwind)]
   pub fn close(&mut self, reset: bool) -> bool {
     if self.closed {
@@ -1272,7 +1252,10 @@ impl SocketHandle {
         conn.close_now();
         false
       }
-      Some(Err(conn)) => !conn.close_shared(),
+      Some(Err(conn)) => {
+        conn.close_shared();
+        false
+      }
       // A connect under way still owns its descriptor and reports its closing.
       None => self.opened,
     }
