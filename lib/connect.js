@@ -213,7 +213,9 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
   // A connect request still in flight on this handle: libuv's EALREADY (connect() called
   // again while connecting).
   // A Unix socket handle kept from an earlier connect: as Node's Pipe handle, it connects to
-  // the path named by the address (its outcome, ENOENT as a rule, comes later).
+  // the path named by the address (its outcome, ENOENT as a rule, comes later); an IPv6
+  // address fails as in Node, whose Pipe handle has no connect6.
+  if (self[kIsPipe] && addressType === 6) throw new TypeError('self._handle.connect6 is not a function');
   const err = self._handle.isActive(ACTIVE_CONNECTING)
     ? UV_EALREADY
     : self[kIsPipe]
