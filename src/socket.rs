@@ -49,6 +49,9 @@ pub const READ_AHEAD_PAUSED: usize = 0;
 const READ_CHUNK: usize = 64 * 1024;
 /// A read buffer with less spare room than this is grown before the next read.
 const MIN_READ_ROOM: usize = 16 * 1024;
+/// Reads are merged into one chunk up to this size; beyond, they stay separate buffers.
+const COALESCE_LIMIT: usize = 16 * 1024;
+
 thread_local! {
   /// This thread's read buffer: every read task of the runtime thread reads into the same one
   /// (a read and the filing of its bytes happen without an await in between), and the JS
@@ -78,8 +81,6 @@ enum Filed {
   /// The end of the stream or an error: the reading is over.
   Ended,
 }
-/// Reads are merged into one chunk up to this size; beyond, they stay separate buffers.
-const COALESCE_LIMIT: usize = 16 * 1024;
 
 /// Results of `write`, `writev` and `shutdown` besides a negative errno.
 pub const DONE: i32 = 0;
@@ -106,6 +107,13 @@ impl DropNotice {
   }
 }
 
+impl DropNotice {
+  /// The closing is reported some other way: queue nothing on drop.
+  fn disarm(&self) {
+    self.armed.store(false, Ordering::Relaxed);
+  }
+}
+
 impl Drop for DropNotice {
   fn drop(&mut self) {
     if *self.armed.get_mut() {
@@ -125,16 +133,7 @@ impl Conn {
   /// Close the descriptor now, on this thread, without queueing `SocketClosed`: the caller
   /// reports the closing itself.
   fn close_now(self) {
-    self.closed.armed.store(false, Ordering::Relaxed);
-  }
-
-  /// JS closes a connection that a task still holds (the read task waiting for data): the
-  /// task, aborted, lets go of it on the runtime thread a moment later, which closes the
-  /// descriptor, and JS need not wait for that to emit `'close'`. (Closing it here instead,
-  /// by pointing the descriptor at another file, would make tokio's deregistration fail, and
-  /// tokio then keeps the registration for good.)
-  fn close_shared(&self) {
-    self.closed.armed.store(false, Ordering::Relaxed);
+    self.closed.disarm();
   }
 }
 
@@ -314,9 +313,9 @@ impl SocketShared {
   /// follows). Only a flowing stream is read this way; returns whether anything came (data,
   /// end of stream or an error).
   pub fn assist_read(self: &Arc<Self>) -> bool {
+    // (`reading` is cleared by `close` too.)
     if !self.reading.load(Ordering::Acquire)
       || self.direct.load(Ordering::Relaxed)
-      || self.closed.load(Ordering::Acquire)
       || self.read_ahead.load(Ordering::Relaxed) != READ_AHEAD
     {
       return false;
@@ -765,9 +764,10 @@ impl SocketHandle {
   }
 
   /// Wait on the runtime for a connect started on the JS thread; `Connected` or
-  /// `ConnectFailed` follows. `to_own_server`: the peer may be a server of this environment.
-  fn await_connection(&mut self, pending: Pending, to_own_server: bool) -> i32 {
+  /// `ConnectFailed` follows. `peer_port`: the port connected to (0: a Unix socket).
+  fn await_connection(&mut self, pending: Pending, peer_port: u16) -> i32 {
     self.opened = true;
+    let to_own_server = with_engine(|e| e.may_listen_on(peer_port)).unwrap_or(true);
     let shared = self.shared.clone();
     // Closing before the connection exists still reports the descriptor closed.
     let notice = shared.closed_notice();
@@ -1003,10 +1003,7 @@ impl SocketHandle {
       Ok::<_, io::Error>(Pending::Tcp(socket.into()))
     })();
     match result {
-      Ok(pending) => {
-        let to_own_server = with_engine(|e| e.may_listen_on(addr.port())).unwrap_or(true);
-        self.await_connection(pending, to_own_server)
-      }
+      Ok(pending) => self.await_connection(pending, addr.port()),
       Err(e) => errno_of(&e),
     }
   }
@@ -1029,10 +1026,7 @@ impl SocketHandle {
       Ok::<_, io::Error>(Some(Pending::Unix(std::os::fd::OwnedFd::from(socket).into())))
     })();
     match result {
-      Ok(Some(pending)) => {
-        let to_own_server = with_engine(|e| e.may_listen_on(0)).unwrap_or(true);
-        self.await_connection(pending, to_own_server)
-      }
+      Ok(Some(pending)) => self.await_connection(pending, 0),
       Ok(None) => 0,
       Err(e) => {
         self.shared.queue.push(Event::ConnectFailed {
@@ -1220,12 +1214,12 @@ impl SocketHandle {
   }
 
   /// Close the descriptor (with an RST when `reset`). Returns true when a `SocketClosed` event
-  /// will report the descriptor closed; false when it is closed already (or there never was
-  /// one), so JS reports the closing by itself.
+  /// will report the descriptor closed (a connect under way owns it); false when JS reports
+  /// the closing by itself.
   ///
   /// JS need not wait for the runtime: when no task holds the connection any more (the peer
   /// ended it, so the read task is done) the descriptor is closed right here; else the aborted
-  /// tasks close it on the runtime thread a moment later (`Conn::close_shared`).
+  /// tasks close it on the runtime thread a moment later.
   #[napi(catch_unwind)]
   pub fn close(&mut self, reset: bool) -> bool {
     if self.closed {
@@ -1253,7 +1247,12 @@ impl SocketHandle {
         false
       }
       Some(Err(conn)) => {
-        conn.close_shared();
+        // A task still holds it (the read task waiting for data): aborted, it lets go of it on
+        // the runtime thread a moment later, which closes the descriptor; JS need not wait for
+        // that to emit 'close'. (Closing it here instead, by pointing the descriptor at another
+        // file, would make tokio's deregistration fail, and tokio then keeps the registration
+        // for good.)
+        conn.closed.disarm();
         false
       }
       // A connect under way still owns its descriptor and reports its closing.
