@@ -76,6 +76,15 @@ const KNOWN_DIVERGENCES = [
       kind === 'socket' && method === 'resetAndDestroy' && target._writableState?.pendingcb > 0 && !target.destroyed,
   },
   {
+    id: 'pipe-connect-while-connecting',
+    description:
+      "connect() on a Unix socket handle with a connect in flight: libuv's pipe connect keeps one " +
+      "request per handle, so node:net's first request never completes and its process hangs; " +
+      'rsnet reports the one outcome as node:net does and exits (comparison test in unix.test.js)',
+    match: ({ kind, method, target }) =>
+      kind === 'socket' && method === 'connect' && target.connecting && !target.destroyed && holdsUnixHandle(target),
+  },
+  {
     id: 'pipe-write-backpressure',
     description:
       'large writes on a Unix socket: node:net leaves what the kernel did not take queued ' +
@@ -88,6 +97,12 @@ const KNOWN_DIVERGENCES = [
       ((typeof args[0] === 'string' && args[0].length >= 65536) || (ArrayBuffer.isView(args[0]) && args[0].byteLength >= 65536)),
   },
 ];
+
+/** Whether a socket's handle is a Unix socket handle (node:net's Pipe, or ours). */
+function holdsUnixHandle(socket) {
+  if (socket instanceof nodeNet.Socket) return socket._handle?.constructor?.name === 'Pipe';
+  return Boolean(socket._handle) && socket[require('../lib/shared').kIsPipe] === true;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Seeded random choices
@@ -1290,7 +1305,7 @@ function firstDifference(expected, actual) {
     const m = Math.max(e.log.length, a.log.length);
     for (let j = 0; j < m; j++) {
       if (util.isDeepStrictEqual(e.log[j], a.log[j])) continue;
-      const context = e.log.slice(Math.max(0, j - 3), j).map((x) => `      ${show(x)}`).join('\n');
+      const context = e.log.slice(Math.max(0, j - (process.env.RSNET_FUZZ_CONTEXT ?? 3)), j).map((x) => `      ${show(x)}`).join('\n');
       return `target #${i} ${e.target}, entry ${j}:\n    before:\n${context}\n    node: ${show(e.log[j])}\n    ours: ${show(a.log[j])}`;
     }
   }

@@ -315,6 +315,11 @@ test('signal option: aborted before, during and after connecting, as node', () =
     }),
   ));
 
+/** A lookup answering 127.0.0.1 on a later turn of the loop. */
+function lookupLoopback(host, opts, cb) {
+  setImmediate(() => (opts.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)));
+}
+
 test('connect() again while connecting (EALREADY), once connected, and right after destroy(), as node', () =>
   compare(
     withPorts(async (net, t, ports) => {
@@ -341,6 +346,14 @@ test('connect() again while connecting (EALREADY), once connected, and right aft
       await once(c, 'connect');
       c.destroy();
       await once(c, 'close');
+
+      // The local name read while the lookup runs (a handle, no descriptor yet) is cached as
+      // {} until the connect's outcome: EALREADY's message names 'undefined:undefined'.
+      const d = net.connect({ port: srv.port, host: 'localhost', lookup: lookupLoopback });
+      t.events(d, CONNECT_EVENTS, 'name read early: ');
+      t.push('localAddress while looking up', d.localAddress, d.localPort);
+      d.once('connectionAttempt', () => process.nextTick(() => d.connect(srv.port, '127.0.0.1')));
+      await once(d, 'close');
       await srv.close();
       rewriteTrace(t, (v) => (typeof v === 'string' ? v.replace(/( - Local \(.*):\d+\)$/, '$1:EPHEMERAL)') : v));
     }),

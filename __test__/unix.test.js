@@ -952,3 +952,38 @@ test('connect(port, host) on a socket that holds a Unix socket: the handle conne
       await pr.close();
     }),
   ));
+
+// node:net's own process never exits here (libuv's pipe connect keeps one request per handle:
+// the superseded one is never completed), so the script ends with process.exit().
+test('connect() again while a Unix socket connect is in flight: one outcome, for the last request, a failure wins', async () => {
+  const r = await compareChild(`${PRELUDE}
+const EVENTS = ['connectionAttempt', 'connectionAttemptFailed', 'connect', 'ready', 'error', 'close'];
+function show(x) { return x instanceof Error ? [x.code, x.syscall, path.basename(String(x.address))].join(' ') : path.basename(String(x)); }
+function watch(s, name) {
+  for (const ev of EVENTS) s.on(ev, (...a) => log(name, ev, ...a.map(show)));
+  return new Promise((resolve) => s.on('close', resolve));
+}
+const s = net.createServer((c) => c.on('error', () => {}));
+s.listen(p, async () => {
+  for (const [name, second] of [['missing', ['abc']], ['same', [p]], ['both', ['abc', p]]]) {
+    const c = new net.Socket();
+    const closed = watch(c, name);
+    c.connect(p, () => log(name, 'cb 1'));
+    for (const [i, to] of second.entries()) c.connect(to, () => log(name, 'cb', i + 2));
+    log(name, 'connecting', c.connecting);
+    setTimeout(() => c.destroy(), 100);
+    await closed;
+  }
+  // A connected socket, connected again twice in one tick.
+  const c = net.connect(p);
+  await new Promise((resolve) => c.once('connect', resolve));
+  const closed = watch(c, 'connected');
+  c.connect(p);
+  c.connect('abc');
+  await closed;
+  process.exit(0);
+});
+`);
+  assert.deepEqual([r.code, r.killed], [0, false]);
+  assert.match(r.stdout, /connected error ENOENT connect abc/);
+});

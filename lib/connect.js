@@ -216,11 +216,11 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
   // the path named by the address (its outcome, ENOENT as a rule, comes later); an IPv6
   // address fails as in Node, whose Pipe handle has no connect6.
   if (self[kIsPipe] && addressType === 6) throw new TypeError('self._handle.connect6 is not a function');
-  const err = self._handle.isActive(ACTIVE_CONNECTING)
-    ? UV_EALREADY
-    : self[kIsPipe]
-      ? native.connectPath(address, compat.truncatesLongUnixPaths)
-      : native.connect(address, port);
+  if (self[kIsPipe]) {
+    connectPipeHandle(self, address, port, addressType);
+    return null;
+  }
+  const err = self._handle.isActive(ACTIVE_CONNECTING) ? UV_EALREADY : native.connect(address, port);
   if (err) {
     // As Node: the local name even when there is none (EMFILE: "undefined:undefined").
     const sockname = self._getsockname();
@@ -244,10 +244,39 @@ function connectPath(self, path) {
     self.destroy(exceptionWithHostPort(UV_EINVAL, 'connect', path, undefined, 'undefined:undefined'));
     return;
   }
-  // Failures come back as a later ConnectFailed event, as libuv reports them.
-  self._handle.native.connectPath(path, compat.truncatesLongUnixPaths);
-  self._handle.setActive(ACTIVE_CONNECTING, true);
-  self._handle.request = { address: path, port: undefined, addressType: undefined };
+  connectPipeHandle(self, path, undefined, undefined);
+}
+
+/**
+ * Start a connect of a Unix socket handle; its outcome, failures included, comes back as a
+ * later Connected or ConnectFailed event, as libuv reports them. A connect still in flight is
+ * superseded, as in libuv's pipe connect (one request slot per handle, no EALREADY): one
+ * outcome is reported for all of them, for the last request, and a failure of any wins
+ * (libuv's delayed error). `outcomes` counts the events still to come.
+ */
+function connectPipeHandle(self, address, port, addressType) {
+  const handle = self._handle;
+  const pending = handle.isActive(ACTIVE_CONNECTING) ? handle.request : null;
+  handle.native.connectPath(address, compat.truncatesLongUnixPaths);
+  handle.setActive(ACTIVE_CONNECTING, true);
+  handle.request = {
+    address,
+    port,
+    addressType,
+    outcomes: pending ? pending.outcomes + 1 : 1,
+    status: pending?.status ?? 0,
+  };
+}
+
+/**
+ * The connect outcome to report for an event's `status` (0 or a negative errno), or null
+ * while more outcomes of superseded connects are to come (see `connectPipeHandle`).
+ */
+function connectOutcome(handle, status) {
+  const req = handle?.request;
+  if (req?.outcomes === undefined) return status; // (a TCP connect)
+  if (status !== 0) req.status = status;
+  return --req.outcomes > 0 ? null : req.status;
 }
 
 function connectFailure(failed) {
@@ -489,6 +518,7 @@ function connectionError(req, status) {
 module.exports = {
   lookupAndConnect,
   connectPath,
+  connectOutcome,
   onConnectOutcome,
   abandonAttempts,
   emitAttemptCanceled,

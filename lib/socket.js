@@ -51,6 +51,7 @@ const {
 const {
   lookupAndConnect,
   connectPath,
+  connectOutcome,
   onConnectOutcome,
   abandonAttempts,
   emitAttemptCanceled,
@@ -233,13 +234,13 @@ class SocketPrototype extends stream.Duplex {
         onReadError(this, payload);
         break;
       case EventKind.Connected:
+      case EventKind.ConnectFailed: {
+        const status = connectOutcome(this._handle, kind === EventKind.Connected ? 0 : payload);
+        if (status === null) break;
         this._handle?.setActive(ACTIVE_CONNECTING, false);
-        onConnectOutcome(this, 0);
+        onConnectOutcome(this, status);
         break;
-      case EventKind.ConnectFailed:
-        this._handle?.setActive(ACTIVE_CONNECTING, false);
-        onConnectOutcome(this, payload);
-        break;
+      }
       case EventKind.WriteDone:
         onWriteDone(this, payload[0], payload[1]);
         break;
@@ -588,11 +589,9 @@ class SocketPrototype extends stream.Duplex {
 
   _getsockname() {
     if (!this._handle || this[kIsPipe]) return {};
-    if (!this._sockname) {
-      const out = this._handle.native.getsockname();
-      if (!out) return {};
-      this._sockname = out;
-    }
+    // As Node: a failed getsockname (no descriptor yet) is cached as {} too, until the
+    // connect's outcome clears the cache.
+    this._sockname ??= this._handle.native.getsockname() ?? {};
     return this._sockname;
   }
 

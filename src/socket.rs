@@ -752,6 +752,22 @@ impl SocketHandle {
       return None;
     }
     let Some(conn) = self.conn() else {
+      // A Unix socket connect not settled yet: libuv's pipe connect has no EALREADY, it asks
+      // the kernel (connect(2) on the descriptor, EISCONN as a rule).
+      if addr.is_unix() {
+        if let Some(fd) = *lock(&self.shared.connecting_fd) {
+          // SAFETY: `connecting_fd` names a descriptor its task still owns while the lock is
+          // held (the task clears it before letting go).
+          let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+          return Some(match SockRef::from(&fd).connect(addr) {
+            Ok(()) => {
+              self.shared.queue.push(Event::Connected { id: self.shared.id });
+              0
+            }
+            Err(e) => errno_of(&e),
+          });
+        }
+      }
       return Some(-libc::EALREADY);
     };
     Some(match SockRef::from(&conn.stream).connect(addr) {
