@@ -73,14 +73,44 @@ class NativeHandle {
   constructor(native, owner) {
     this.native = native;
     this.id = native.id;
-    this.refed = true;
-    this.closed = false;
-    this.counted = false; // contributes to keepAlive
-    this.reasons = 0; // bit set of ACTIVE_* reasons
-    this.open = false; // holds a descriptor (counted in `live`)
-    this.flowing = true; // the native side reads ahead (socket only; off while paused)
+    // The ACTIVE_* reasons and the flags below, in one field: every connection has a handle,
+    // and each field of it costs every idle connection 8 bytes.
+    this.bits = REFED | FLOWING;
     this.asyncId = executionAsyncId(); // for code that asks the handle for one (http)
     owners.set(this.id, owner);
+  }
+
+  /** Referenced (not `unref()`d). */
+  get refed() {
+    return (this.bits & REFED) !== 0;
+  }
+
+  /** Released: no more events, no more keep-alive. */
+  get closed() {
+    return (this.bits & CLOSED) !== 0;
+  }
+
+  /** Holds a descriptor (counted in `live`). */
+  get open() {
+    return (this.bits & OPEN) !== 0;
+  }
+
+  /** The native side reads ahead (socket only; off while paused). */
+  get flowing() {
+    return (this.bits & FLOWING) !== 0;
+  }
+
+  set flowing(on) {
+    this.setBit(FLOWING, on);
+  }
+
+  /** The ACTIVE_* reasons the handle is active for. */
+  get reasons() {
+    return this.bits & ACTIVE_ANY;
+  }
+
+  setBit(bit, on) {
+    this.bits = on ? this.bits | bit : this.bits & ~bit;
   }
 
   /** Route the handle's events to another owner (a connect attempt hands its handle over). */
@@ -90,29 +120,29 @@ class NativeHandle {
 
   /** The handle now holds a descriptor (connecting, accepted or listening). */
   markOpen() {
-    if (this.open || this.closed) return;
-    this.open = true;
+    if ((this.bits & (OPEN | CLOSED)) !== 0) return;
+    this.bits |= OPEN;
     state.live++;
   }
 
   isActive(reason) {
-    return (this.reasons & reason) !== 0;
+    return (this.bits & reason) !== 0;
   }
 
   setActive(reason, on) {
-    const reasons = on ? this.reasons | reason : this.reasons & ~reason;
-    if (reasons === this.reasons) return;
-    this.reasons = reasons;
+    const bits = on ? this.bits | reason : this.bits & ~reason;
+    if (bits === this.bits) return;
+    this.bits = bits;
     this.update();
   }
 
   ref() {
-    this.refed = true;
+    this.bits |= REFED;
     this.update();
   }
 
   unref() {
-    this.refed = false;
+    this.bits &= ~REFED;
     this.update();
   }
 
@@ -120,7 +150,7 @@ class NativeHandle {
 
   /** Whether the handle reads (Node's `handle.reading`; http sets it too). */
   get reading() {
-    return (this.reasons & ACTIVE_READING) !== 0;
+    return (this.bits & ACTIVE_READING) !== 0;
   }
 
   set reading(value) {
@@ -151,10 +181,11 @@ class NativeHandle {
   update() {
     // As in libuv: listening and reading keep the loop alive only while the handle is
     // referenced; requests in flight (connect, write, shutdown) and a closing handle always do.
+    const bits = this.bits;
     const count =
-      !this.closed && ((this.refed && (this.reasons & HANDLE_ACTIVITY) !== 0) || (this.reasons & REQUESTS) !== 0);
-    if (count !== this.counted) {
-      this.counted = count;
+      (bits & CLOSED) === 0 && (((bits & REFED) !== 0 && (bits & HANDLE_ACTIVITY) !== 0) || (bits & REQUESTS) !== 0);
+    if (count !== ((bits & COUNTED) !== 0)) {
+      this.setBit(COUNTED, count);
       addKeepAlive(count ? 1 : -1);
     }
   }
@@ -162,7 +193,7 @@ class NativeHandle {
   /** Forget the handle: no more events, no more keep-alive. */
   release() {
     if (this.closed) return;
-    this.closed = true;
+    this.bits |= CLOSED;
     this.update();
     owners.delete(this.id);
     if (this.open) state.live--;
@@ -177,6 +208,13 @@ const ACTIVE_SHUTDOWN = 16;
 const ACTIVE_CLOSING = 32;
 const HANDLE_ACTIVITY = ACTIVE_LISTENING | ACTIVE_READING;
 const REQUESTS = ACTIVE_CONNECTING | ACTIVE_WRITING | ACTIVE_SHUTDOWN | ACTIVE_CLOSING;
+const ACTIVE_ANY = HANDLE_ACTIVITY | REQUESTS;
+// Flags of a NativeHandle, above the ACTIVE_* bits.
+const REFED = 64;
+const CLOSED = 128;
+const COUNTED = 256; // contributes to keepAlive
+const OPEN = 512;
+const FLOWING = 1024;
 
 function createSocketHandle(owner) {
   init();

@@ -109,7 +109,6 @@ function Socket(options) {
   this._parent = null;
   this._host = null;
   this._handle = null;
-  this._peername = null;
   this._sockname = null;
   this._pendingData = null;
   this._pendingEncoding = '';
@@ -120,7 +119,7 @@ function Socket(options) {
   this[kTimeout] = null;
   this[kBytesRead] = 0;
   this[kBytesWritten] = 0;
-  this[kWriteCallbacks] = [];
+  this[kWriteCallbacks] = null; // write requests queued in the handle (made on the first)
   this[kShutdownCallback] = null;
   this[kCloseState] = null;
   this[kConnectContext] = null;
@@ -150,11 +149,11 @@ function Socket(options) {
     }
     this.blockList = options.blockList;
   }
-  // onread: data goes into the caller's buffer and to its callback instead of 'data'.
+  // onread: data goes into the caller's buffer and to its callback instead of 'data'
+  // (kBufferRest, what the buffer could not take, is only set when there is some).
   this[kBuffer] = null;
   this[kBufferGen] = null;
   this[kBufferCb] = null;
-  this[kBufferRest] = null;
   const { onread } = options;
   if (
     onread !== null &&
@@ -174,8 +173,6 @@ function Socket(options) {
   this[kSetNoDelay] = Boolean(options.noDelay);
   this[kSetKeepAlive] = Boolean(options.keepAlive);
   this[kSetKeepAliveInitialDelay] = ~~(options.keepAliveInitialDelay / 1000);
-  this[kSetKeepAliveInterval] = undefined;
-  this[kSetKeepAliveCount] = undefined;
   if (compat.typeOfService) {
     if (options.typeOfService !== undefined) {
       validateInt32(options.typeOfService, 'options.typeOfService', 0, 255);
@@ -787,7 +784,7 @@ function deliverToUserBuffer(socket, data) {
 function resumeUserBuffer(socket) {
   tryReadStart(socket);
   const rest = socket[kBufferRest];
-  if (rest !== null) {
+  if (rest) {
     socket[kBufferRest] = null;
     process.nextTick(() => {
       if (!socket.destroyed) deliverToUserBuffer(socket, rest);
@@ -871,7 +868,7 @@ function writeBuffers(socket, bufs, total, cb, first) {
               else writeBuffers(socket, rest, total - bytes, cb, false);
             };
       socket[kLastWriteQueueSize] = bytes;
-      socket[kWriteCallbacks].push(done);
+      (socket[kWriteCallbacks] ??= []).push(done);
       socket._handle.setActive(ACTIVE_WRITING, true);
       return;
     }
@@ -901,8 +898,10 @@ function onWriteDone(socket, errno, count) {
   // Once the handle is closed, its pending writes count as cancelled (see finishClose).
   if (!socket._handle) return;
   socket[kLastWriteQueueSize] = 0;
-  const callbacks = socket[kWriteCallbacks].splice(0, count);
-  if (socket[kWriteCallbacks].length === 0) socket._handle.setActive(ACTIVE_WRITING, false);
+  const queued = socket[kWriteCallbacks];
+  if (queued === null) return;
+  const callbacks = queued.splice(0, count);
+  if (queued.length === 0) socket._handle.setActive(ACTIVE_WRITING, false);
   for (const cb of callbacks) completeWrite(socket, cb, errno);
 }
 
@@ -921,7 +920,8 @@ function completeWrite(socket, cb, errno) {
 /** Writes still queued when the handle closes are cancelled, as libuv does on close. */
 function cancelPendingWrites(socket) {
   const callbacks = socket[kWriteCallbacks];
-  socket[kWriteCallbacks] = [];
+  if (callbacks === null) return;
+  socket[kWriteCallbacks] = null;
   for (const cb of callbacks) completeWrite(socket, cb, UV_ECANCELED);
 }
 

@@ -32,7 +32,6 @@ use socket2::{Domain, SockAddr, SockRef, Socket, TcpKeepalive, Type};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::stream::{Stream, STREAM_NONBLOCKING};
-use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 
 use crate::engine::with_engine;
@@ -81,6 +80,9 @@ enum Filed {
   /// The end of the stream or an error: the reading is over.
   Ended,
 }
+
+/// Tasks a socket may have at once: its read task, a connect and a flush (with one spare).
+const TASK_SLOTS: usize = 4;
 
 /// Results of `write`, `writev` and `shutdown` besides a negative errno.
 pub const DONE: i32 = 0;
@@ -211,10 +213,13 @@ pub struct SocketShared {
   reading: AtomicBool,
   /// The read-ahead bound in bytes (`READ_AHEAD` while JS is flowing, else the paused one).
   read_ahead: std::sync::atomic::AtomicUsize,
-  /// Wakes the read task: reading was started or JS took data from a full inbox.
-  read_wake: Notify,
-  /// Tasks to stop when the handle closes.
-  tasks: Mutex<Vec<AbortHandle>>,
+  /// The read task, while it waits for reading to be wanted or for room in the inbox; woken
+  /// (`wake_reader`) when reading starts or JS took data. A waker slot rather than a
+  /// `Notify`: its waiter would live in the read task's future, every idle connection's cost.
+  read_waker: Mutex<Option<std::task::Waker>>,
+  /// Tasks to stop when the handle closes: the read task, and at most one connect and one
+  /// flush task at a time (see `add_task`). Fixed slots: no allocation per connection.
+  tasks: Mutex<[Option<AbortHandle>; TASK_SLOTS]>,
   /// The descriptor of a connect under way (owned by its task), for `getsockname` while
   /// connecting; cleared under the lock before the task lets go of it.
   connecting_fd: Mutex<Option<RawFd>>,
@@ -262,8 +267,8 @@ impl SocketShared {
       outbox: Mutex::new(Outbox::default()),
       reading: AtomicBool::new(reading),
       read_ahead: std::sync::atomic::AtomicUsize::new(READ_AHEAD),
-      read_wake: Notify::new(),
-      tasks: Mutex::new(Vec::new()),
+      read_waker: Mutex::new(None),
+      tasks: Mutex::new([const { None }; TASK_SLOTS]),
       connecting_fd: Mutex::new(None),
       direct: AtomicBool::new(false),
       reset_read: AtomicBool::new(false),
@@ -281,10 +286,24 @@ impl SocketShared {
     self.add_task(task.abort_handle());
   }
 
+  /// Keep `task` to abort on close, in a free slot or one whose task has finished. (A
+  /// connect task ends once it has started the read task; a flush task ends before the next
+  /// one starts. The slot that is never free cannot happen; it would only leave a finishing
+  /// task unaborted.)
   fn add_task(&self, task: AbortHandle) {
     let mut tasks = lock(&self.tasks);
-    tasks.retain(|t| !t.is_finished());
-    tasks.push(task);
+    let free = tasks
+      .iter()
+      .position(|t| t.as_ref().is_none_or(AbortHandle::is_finished));
+    debug_assert!(free.is_some(), "more tasks than TASK_SLOTS");
+    tasks[free.unwrap_or(0)] = Some(task);
+  }
+
+  /// Abort the handle's tasks (on close).
+  fn abort_tasks(&self) {
+    for task in lock(&self.tasks).iter_mut().filter_map(Option::take) {
+      task.abort();
+    }
   }
 
   fn conn(&self) -> Option<Arc<Conn>> {
@@ -293,7 +312,46 @@ impl SocketShared {
 
   /// Called on the JS thread after it took the inbox's contents: let the reader go on.
   pub fn inbox_drained(&self) {
-    self.read_wake.notify_one();
+    self.wake_reader();
+  }
+
+  /// Wake the read task if it waits in `wait_for_room` (callers change what it checks first).
+  fn wake_reader(&self) {
+    if let Some(waker) = lock(&self.read_waker).take() {
+      waker.wake();
+    }
+  }
+
+  /// Whether the read task may read now: JS wants data and the inbox has room.
+  fn room_to_read(&self) -> bool {
+    if !self.reading.load(Ordering::Acquire) {
+      return false;
+    }
+    let limit = self.read_ahead.load(Ordering::Relaxed);
+    let inbox = lock(&self.inbox);
+    if limit == READ_AHEAD_PAUSED || self.direct.load(Ordering::Relaxed) {
+      !inbox.awaiting_js
+    } else {
+      inbox.len < limit
+    }
+  }
+
+  /// Wait until `room_to_read`. The waker is stored before the check, and whoever changes
+  /// what the check reads takes it afterwards, so no wake-up is lost.
+  fn poll_room(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+    {
+      let mut slot = lock(&self.read_waker);
+      if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+        *slot = Some(cx.waker().clone());
+      }
+    }
+    if self.room_to_read() {
+      // (A waker left in the slot would keep the task's memory after the task ends.)
+      lock(&self.read_waker).take();
+      std::task::Poll::Ready(())
+    } else {
+      std::task::Poll::Pending
+    }
   }
 
   /// The errno to report for a failed write: EPIPE after a reset the read task took is the
@@ -415,28 +473,13 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
   let _guard = PanicGuard(&shared);
   loop {
     // Wait until reading is wanted and there is room.
-    loop {
-      let wake = shared.read_wake.notified();
-      tokio::pin!(wake);
-      wake.as_mut().enable();
-      let limit = shared.read_ahead.load(Ordering::Relaxed);
-      if shared.reading.load(Ordering::Acquire) {
-        let inbox = lock(&shared.inbox);
-        let room = if limit == READ_AHEAD_PAUSED || shared.direct.load(Ordering::Relaxed) {
-          !inbox.awaiting_js
-        } else {
-          inbox.len < limit
-        };
-        if room {
-          break;
-        }
-      }
-      wake.await;
+    if !shared.room_to_read() {
+      std::future::poll_fn(|cx| shared.poll_room(cx)).await;
     }
     if shared.direct.load(Ordering::Relaxed) {
       // JS reads until the kernel has nothing more (its `WouldBlock` clears the readiness),
       // then asks again with `read_more`.
-      let ready = conn.stream.readable().await;
+      let ready = std::future::poll_fn(|cx| conn.stream.poll_read_ready(cx)).await;
       if ready.is_ok() && !shared.reading.load(Ordering::Acquire) {
         continue;
       }
@@ -455,7 +498,7 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
         }
       }
     }
-    let ready = conn.stream.readable().await;
+    let ready = std::future::poll_fn(|cx| conn.stream.poll_read_ready(cx)).await;
     // JS may have stopped reading while this task waited: then, as libuv once `readStop`
     // took the socket out of the poll set, nothing is read (a peer's reset then goes to a
     // pending write, as with Node). The readiness stays for when reading starts again.
@@ -1139,7 +1182,7 @@ impl SocketHandle {
   pub fn read_start(&self) {
     lock(&self.shared.inbox).awaiting_js = false;
     if !self.shared.reading.swap(true, Ordering::AcqRel) {
-      self.shared.read_wake.notify_one();
+      self.shared.wake_reader();
     }
   }
 
@@ -1155,14 +1198,14 @@ impl SocketHandle {
       inbox.awaiting_js = inbox.queued;
     }
     self.shared.read_ahead.store(limit, Ordering::Relaxed);
-    self.shared.read_wake.notify_one();
+    self.shared.wake_reader();
   }
 
   /// JS took the data and wants more (a stream that is not flowing reads one chunk at a time).
   #[napi(catch_unwind)]
   pub fn read_more(&self) {
     lock(&self.shared.inbox).awaiting_js = false;
-    self.shared.read_wake.notify_one();
+    self.shared.wake_reader();
   }
 
   /// Direct reads for the `onread` option (set before the connection exists): `ReadReady`
@@ -1254,9 +1297,8 @@ impl SocketHandle {
     let conn = self.conn.take().or_else(|| lock(&self.shared.conn).take());
     lock(&self.shared.conn).take();
     self.unconnected = None;
-    for task in lock(&self.shared.tasks).drain(..) {
-      task.abort();
-    }
+    self.shared.abort_tasks();
+    lock(&self.shared.read_waker).take();
     match conn.map(Arc::try_unwrap) {
       Some(Ok(conn)) => {
         conn.close_now();
@@ -1475,6 +1517,20 @@ mod tests {
     (shared, peer)
   }
 
+  /// Every idle connection holds its read task: tokio allocates it as one cell aligned to
+  /// 128 bytes (header, scheduler, id, future, trailer: about 104 bytes besides the future),
+  /// so a future of at most 152 bytes makes a 256-byte cell where a larger one makes 384.
+  #[test]
+  fn the_read_task_fits_a_256_byte_task_cell() {
+    let rt = IoRuntime::start().unwrap();
+    let queue = quiet_queue();
+    let (shared, _peer) = connected_pair(&rt, &queue, true);
+    let conn = shared.conn().unwrap();
+    let future = read_loop(shared.clone(), conn);
+    let size = std::mem::size_of_val(&future);
+    assert!(size <= 152, "the read task's future takes {size} bytes");
+  }
+
   #[test]
   fn reads_coalesce_in_the_inbox_until_eof() {
     let rt = IoRuntime::start().unwrap();
@@ -1543,7 +1599,7 @@ mod tests {
     std::thread::sleep(Duration::from_millis(50));
     assert_eq!(lock(&shared.inbox).len, 0);
     shared.reading.store(true, Ordering::Release);
-    shared.read_wake.notify_one();
+    shared.wake_reader();
     collect(&queue, |_| lock(&shared.inbox).len == 4);
     assert_eq!(&lock(&shared.inbox).take()[0][..], b"data");
   }
@@ -1584,9 +1640,7 @@ mod tests {
     let (shared, _peer) = connected_pair(&rt, &queue, true);
     let id = shared.id;
     lock(&shared.conn).take();
-    for task in lock(&shared.tasks).drain(..) {
-      task.abort();
-    }
+    shared.abort_tasks();
     let events = collect(&queue, |evs| {
       evs.iter().any(|e| matches!(e, Event::SocketClosed { .. }))
     });

@@ -7,6 +7,7 @@
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::task::{Context, Poll};
 
 use socket2::SockAddr;
 use tokio::io::Interest;
@@ -21,10 +22,13 @@ pub enum Stream {
 }
 
 impl Stream {
-  pub async fn readable(&self) -> io::Result<()> {
+  /// Read readiness through the registration's one waker slot: unlike `readable()`, whose
+  /// future embeds a waiter in the waiting task, this keeps the read task small (see
+  /// `read_loop`). Only the read task waits for read readiness.
+  pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
     match self {
-      Stream::Tcp(s) => s.readable().await,
-      Stream::Unix(s) => s.readable().await,
+      Stream::Tcp(s) => s.poll_read_ready(cx),
+      Stream::Unix(s) => s.poll_read_ready(cx),
     }
   }
 
