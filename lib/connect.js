@@ -368,11 +368,17 @@ function closeAttemptHandle(handle) {
   handle.release();
 }
 
-/** Give the socket a fresh handle for the next attempt; the previous one closes unless alive. */
+/**
+ * Give the socket a fresh handle for the next attempt; the previous one closes unless alive.
+ * As Node's initSocketHandle for the new handle, this resets the stream's destroyed state
+ * (`_undestroy`): an 'error' already emitted (a destroy(err) before this connect) no longer
+ * keeps the connect's own failure from being emitted.
+ */
 function nextAttemptHandle(self, context) {
   const old = self._handle;
   if (old && !context.live.has(old.attempt)) closeAttemptHandle(old);
   self._handle = engine.createSocketHandle(self);
+  self._undestroy();
   self._sockname = null;
 }
 
