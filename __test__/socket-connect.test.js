@@ -841,3 +841,39 @@ test('smoke: connect scenarios leave nothing behind', async () => {
   );
   assert.deepEqual(r.trace, [['PORT', 'x:PORT']]);
 });
+
+test('end() before the first connect(): the new handle makes the socket writable again, as node', () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listen(net, ports);
+      // connect() refuses its arguments after creating the handle: the write is queued for a
+      // connect that never comes, and destroy() fails it.
+      const a = new net.Socket();
+      t.events(a, [...CONNECT_EVENTS, 'finish'], 'refused arguments: ');
+      a.end(() => t.push('end cb'));
+      t.push('after end', a.writable, a.writableEnded);
+      t.call('connect(1n)', () => a.connect(1n, '127.0.0.1'));
+      t.push('after connect', a.writable, a.writableEnded, a.connecting);
+      t.push('write', a.write('hi', (err) => t.push('write cb', err?.code)));
+      a.destroy();
+      await once(a, 'close');
+
+      // A real connect. Node 20 shuts down once connected, before the write (its 'connect'
+      // listener came first), so the write meets the shutdown: write EPIPE, as libuv refuses
+      // writes after uv_shutdown. Node 22+ finishes the end() at once and the write goes out.
+      const b = new net.Socket();
+      t.events(b, [...CONNECT_EVENTS, 'finish'], 'connected: ');
+      const closed = once(b, 'close');
+      b.end();
+      b.connect(srv.port, '127.0.0.1');
+      const written = new Promise((resolve) => {
+        t.push('write', b.write('hi', (err) => resolve(t.push('write cb', err?.code ?? null))));
+      });
+      await written;
+      await settle(50);
+      t.push('after the write', b.writable, b.writableEnded, b.destroyed);
+      b.destroy();
+      await closed;
+      await srv.close();
+    }),
+  ));

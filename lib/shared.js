@@ -20,6 +20,7 @@ const SUN_PATH_LEN = 108;
 
 const UV_EBADF = -9;
 const UV_EAGAIN = -11;
+const UV_EPIPE = -32;
 const UV_EINVAL = -22;
 const UV_EALREADY = -114;
 const UV_ENOTSOCK = -88;
@@ -46,6 +47,7 @@ module.exports = {
   SUN_PATH_LEN,
   UV_EBADF,
   UV_EAGAIN,
+  UV_EPIPE,
   UV_EINVAL,
   UV_EALREADY,
   UV_ENOTSOCK,

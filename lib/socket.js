@@ -45,6 +45,7 @@ const {
   unsupported,
   UV_EAGAIN,
   UV_ECANCELED,
+  UV_EPIPE,
   UV_ENOTCONN,
   UV_ENOTSOCK,
 } = require('./shared');
@@ -387,6 +388,10 @@ class SocketPrototype extends stream.Duplex {
     const pipe = !!path;
     if (!this._handle) {
       this._handle = engine.createSocketHandle(this);
+      // As Node's initSocketHandle: a new handle resets the stream's ended and destroyed
+      // state (a socket end()ed before its first connect() is writable again).
+      this._undestroy();
+      this._sockname = null;
       if (this[kBuffer]) initUserBuffer(this);
       // (A handle kept from before stays what it is: see startConnect.)
       this[kIsPipe] = pipe;
@@ -845,6 +850,9 @@ const WRITE_SLICE = 1 << 20;
 
 /** Write `bufs` (`total` bytes) for one write request; `cb` when all of it is written. */
 function writeBuffers(socket, bufs, total, cb, first) {
+  // A write after the shutdown was asked for fails, as libuv refuses writes once uv_shutdown
+  // is called. (Only reachable when a new handle made an end()ed socket writable again.)
+  if (socket[kShutdownCallback] !== null) return cb(errnoException(UV_EPIPE, 'write'));
   for (;;) {
     let head = bufs;
     let rest = null;
