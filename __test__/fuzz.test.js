@@ -85,6 +85,22 @@ const KNOWN_DIVERGENCES = [
       kind === 'socket' && method === 'connect' && target.connecting && !target.destroyed && holdsUnixHandle(target),
   },
   {
+    id: 'connect-while-shutting-down',
+    description:
+      "connect() again on a connected socket whose end() is still shutting down: node:net's " +
+      "shutdown never completes (libuv's connect request takes the writable event: no FIN, no " +
+      "'finish', end()'s callback gets the destroy's error); rsnet completes the shutdown " +
+      '(repro: /tmp/fuzz-repros/connect-while-shutting-down.js)',
+    match: ({ kind, method, target }) =>
+      kind === 'socket' &&
+      method === 'connect' &&
+      target.writableEnded &&
+      !target.writableFinished &&
+      !target.destroyed &&
+      !target.connecting &&
+      Boolean(target._handle),
+  },
+  {
     id: 'pipe-write-backpressure',
     description:
       'large writes on a Unix socket: node:net leaves what the kernel did not take queued ' +

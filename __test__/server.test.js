@@ -827,3 +827,22 @@ test('server ref()/unref() return the server in every state', async () => {
     }),
   );
 });
+
+test("listen() with a backlog that cannot become a number: the same uncaught TypeError, and close() still emits 'close', as node", async () => {
+  const { OURS, PRELUDE, runChild, outcome } = require('./helpers/child');
+  const assert = require('node:assert/strict');
+  const script = `${PRELUDE}
+const s = net.createServer();
+for (const ev of ['listening', 'close', 'error']) s.on(ev, (e) => log('event', ev, e ? e.code : ''));
+process.on('uncaughtException', (err) => {
+  // (Node's server is bound at this point, so it also reports itself listening, with an
+  // address; this module has not bound yet.)
+  log('uncaught', err.name, err.message);
+  s.close((err) => log('close cb', err ? err.code : null));
+});
+s.listen({ port: 0, host: '127.0.0.1', backlog: Object.create(null) });
+`;
+  const [expected, actual] = await Promise.all([runChild(script, 'node:net'), runChild(script, OURS)]);
+  assert.deepEqual(outcome(actual), outcome(expected));
+  assert.match(expected.stdout, /event close/);
+});

@@ -266,8 +266,17 @@ function lookupAndListen(self, port, address, backlog, flags) {
 /** Bind and listen; a failure is emitted as 'error' on the next tick, as Node does. */
 function setupListenHandle(self, address, port, addressType, backlog, flags) {
   const handle = engine.createServerHandle(self);
+  let backlogValue;
+  try {
+    backlogValue = (backlog || 511) | 0;
+  } catch (err) {
+    // (A backlog that cannot become a number.) Node binds before its listen() converts it,
+    // and the server keeps that handle: close() closes it, with a 'close'. (Not bound here.)
+    self._handle = handle;
+    throw err;
+  }
   const listen = (addr) =>
-    handle.native.listen(addr, port, (backlog || 511) | 0, flags.ipv6Only, flags.reusePort, self.pauseOnConnect);
+    handle.native.listen(addr, port, backlogValue, flags.ipv6Only, flags.reusePort, self.pauseOnConnect);
   let err;
   if (!address) {
     // The unspecified IPv6 address (dual stack) when IPv6 is available, else IPv4.
