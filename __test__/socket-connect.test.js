@@ -877,3 +877,20 @@ test('end() before the first connect(): the new handle makes the socket writable
       await srv.close();
     }),
   ));
+
+test("sockets destroyed in one tick emit 'close' the last destroyed first (libuv's closing handles), as node", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listen(net, ports);
+      const sockets = [];
+      for (let i = 0; i < 3; i++) {
+        const s = net.connect(srv.port, '127.0.0.1');
+        await once(s, 'connect');
+        sockets.push(s);
+      }
+      const closed = sockets.map((s, i) => once(s, 'close').then(() => t.push('close', i)));
+      for (const s of sockets) s.destroy();
+      await Promise.all(closed);
+      await srv.close();
+    }),
+  ));

@@ -339,7 +339,7 @@ class SocketPrototype extends stream.Duplex {
       handle.setActive(ACTIVE_CLOSING, true);
       const closeHandle = () => {
         // (A failed connect attempt's descriptor may be closed already.)
-        if (!handle.native.close(reset) || handle.nativeClosed) setImmediate(finishClose, this, state);
+        if (!handle.native.close(reset) || handle.nativeClosed) scheduleFinishClose(this, state);
       };
       if (this._closeAfterHandlingError) {
         // Set by http: the socket stays usable while its 'error' is handled on the next tick.
@@ -375,8 +375,7 @@ class SocketPrototype extends stream.Duplex {
     let closing = null;
     if (this.destroyed) {
       // A handle destroy() is still closing gets its 'close' all the same, as in Node, where
-      // its close callback runs at the end of this loop iteration: after the ticks this
-      // connect() queues (its 'connectionAttempt'), before anything the new connect reports.
+      // its close callback runs at the end of this loop iteration (see below).
       closing = this[kCloseState];
       this._handle = null;
       this._peername = null;
@@ -406,8 +405,11 @@ class SocketPrototype extends stream.Duplex {
         lookupAndConnect(this, options);
       }
     } finally {
-      // (Also when the arguments are refused: the old handle closes all the same.)
-      if (closing) process.nextTick(finishClose, this, closing);
+      // (Also when the arguments are refused: the old handle closes all the same.) After the
+      // ticks queued on this turn (the 'connectionAttempt', an 'error' of a destroy() right
+      // after this connect(): microtasks queued from a tick run once the tick queue is empty),
+      // before anything the new connect reports.
+      if (closing) process.nextTick(() => queueMicrotask(() => finishClose(this, closing)));
     }
     return this;
   }
@@ -958,6 +960,31 @@ function onNativeClosed(socket) {
   const state = socket[kCloseState];
   // After any 'error' queued by destroy() on this turn.
   if (state) process.nextTick(finishClose, socket, state);
+}
+
+// Handles closed on this turn whose 'close' is still to come: [socket, state, ...]. As libuv
+// runs its closing handles' callbacks, they are finished together, the last closed first.
+const closing = [];
+
+function scheduleFinishClose(socket, state) {
+  if (closing.length === 0) setImmediate(finishClosing);
+  closing.push(socket, state);
+}
+
+function finishClosing() {
+  const batch = closing.splice(0);
+  for (let i = batch.length - 2; i >= 0; i -= 2) {
+    try {
+      finishClose(batch[i], batch[i + 1]);
+    } catch (err) {
+      // A 'close' listener threw: the others still close (on a later turn), as libuv goes on
+      // with its other closing handles after an uncaught exception.
+      const scheduled = closing.length > 0;
+      closing.unshift(...batch.slice(0, i));
+      if (!scheduled && closing.length > 0) setImmediate(finishClosing);
+      throw err;
+    }
+  }
 }
 
 function finishClose(socket, state) {
