@@ -315,6 +315,15 @@ test('signal option: aborted before, during and after connecting, as node', () =
     }),
   ));
 
+/** A port nothing listens on (a server's, closed again). */
+async function freePort() {
+  const server = require('node:net').createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 /** A lookup answering 127.0.0.1 on a later turn of the loop. */
 function lookupLoopback(host, opts, cb) {
   setImmediate(() => (opts.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)));
@@ -354,6 +363,15 @@ test('connect() again while connecting (EALREADY), once connected, and right aft
       t.push('localAddress while looking up', d.localAddress, d.localPort);
       d.once('connectionAttempt', () => process.nextTick(() => d.connect(srv.port, '127.0.0.1')));
       await once(d, 'close');
+
+      // A connect refused at once, then connect() again before its failure is reported: the
+      // descriptor still names its local address.
+      const closedPort = await freePort();
+      ports.push(closedPort);
+      const e = net.connect(closedPort, '127.0.0.1');
+      t.events(e, CONNECT_EVENTS, 'refused: ');
+      e.once('connectionAttempt', () => process.nextTick(() => e.connect(srv.port, '127.0.0.1')));
+      await once(e, 'close');
       await srv.close();
       rewriteTrace(t, (v) => (typeof v === 'string' ? v.replace(/( - Local \(.*):\d+\)$/, '$1:EPHEMERAL)') : v));
     }),

@@ -901,6 +901,22 @@ impl SocketHandle {
       return Err((pending, notice));
     }
     let shared = &self.shared;
+    if let Pending::Tcp(stream) = &pending {
+      if let Ok(Some(err)) = stream.take_error() {
+        // Failed at once: the descriptor stays with the handle until it closes, as libuv
+        // keeps it (its local name is in Node's messages, an EALREADY's for one); the closing
+        // is reported after the failure.
+        shared.queue.push(Event::ConnectFailed {
+          id: shared.id,
+          errno: errno_of(&err),
+        });
+        if let Pending::Tcp(stream) = pending {
+          self.unconnected = Some(Socket::from(std::os::fd::OwnedFd::from(stream)));
+        }
+        drop(notice);
+        return Ok(());
+      }
+    }
     // Kept until the failure is queued: the closing is reported after it.
     let mut notice = Some(notice);
     let outcome = with_engine(|e| {
