@@ -912,3 +912,17 @@ test("sockets destroyed in one tick emit 'close' the last destroyed first (libuv
       await srv.close();
     }),
   ));
+
+test('connect() with a localAddress on a socket that already has a descriptor: bind EINVAL, as node', () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listen(net, ports);
+      const s = net.connect(srv.port, '127.0.0.1');
+      await once(s, 'ready');
+      t.events(s, CONNECT_EVENTS, 'connected: ');
+      // The kept handle binds its own descriptor again (libuv's uv_tcp_bind), which is bound.
+      s.connect({ port: srv.port, host: '127.0.0.1', localAddress: '127.0.0.1' });
+      await once(s, 'close');
+      await srv.close();
+    }),
+  ));

@@ -786,6 +786,25 @@ fn start_connect(socket: &Socket, addr: &SockAddr) -> io::Result<()> {
 }
 
 impl SocketHandle {
+  /// `bind` on a handle that already has a descriptor (bound, connecting or connected), as
+  /// libuv does it: bind(2) on that descriptor and the kernel's answer (EINVAL: already
+  /// bound). None when the handle has no descriptor yet.
+  fn bind_existing(&mut self, addr: &SockAddr) -> Option<i32> {
+    let rc = |r: io::Result<()>| r.map_or_else(|e| errno_of(&e), |()| 0);
+    if let Some(socket) = &self.unconnected {
+      return Some(rc(socket.bind(addr)));
+    }
+    if let Some(conn) = self.conn() {
+      return Some(rc(SockRef::from(&conn.stream).bind(addr)));
+    }
+    let connecting = lock(&self.shared.connecting_fd);
+    let fd = (*connecting)?;
+    // SAFETY: the connect task keeps the descriptor open while it is recorded (under this
+    // lock); borrowed for one bind.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    Some(rc(SockRef::from(&fd).bind(addr)))
+  }
+
   /// `connect` on a handle that already has a descriptor, as libuv does it (a `net.Socket`
   /// connected again without being destroyed): EALREADY while a connect is under way, else
   /// connect(2) on the connection itself and the kernel's answer (Linux: EISCONN): 0 with a
@@ -1036,8 +1055,14 @@ impl SocketHandle {
   /// Create the socket and bind it to a local address; returns 0 or a negative errno.
   #[napi(catch_unwind)]
   pub fn bind(&mut self, address: String, port: u32) -> i32 {
+    let addr = match socket_addr(&address, port) {
+      Ok(addr) => addr,
+      Err(e) => return errno_of(&e),
+    };
+    if let Some(rc) = self.bind_existing(&addr.into()) {
+      return rc;
+    }
     let result = (|| {
-      let addr = socket_addr(&address, port)?;
       let socket = Socket::new(Domain::for_address(addr), STREAM_NONBLOCKING, None)?;
       // libuv sets SO_REUSEADDR on every TCP bind, so a local port held by a socket that is
       // not listening (closing, TIME_WAIT, a connect being abandoned) can be bound again.
