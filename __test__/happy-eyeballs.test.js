@@ -13,7 +13,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const nodeNet = require('node:net');
 const { compare, Trace, loadOurs, once } = require('./helpers/compare.js');
-const { withPorts } = require('./helpers/ports.js');
+const { withPorts, freePort } = require('./helpers/ports.js');
 const { slowListener } = require('./helpers/slow-listener.js');
 
 const EVENTS = [
@@ -29,15 +29,6 @@ const EVENTS = [
 const ATTEMPT_DELAY = 100;
 // After this long a 'late' route is released; its connect completes at the next SYN retry.
 const RELEASE_AFTER = 300;
-
-/** A free port number (nothing listens on it once this resolves). */
-async function freePort(host) {
-  const server = nodeNet.createServer().listen(0, host);
-  await once(server, 'listening');
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * Set up one route of the given kind on host:port (port 0: any). The peer is always

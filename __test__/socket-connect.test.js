@@ -6,7 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { compare, Trace, once, settle, rewriteTrace } = require('./helpers/compare.js');
-const { withPorts, listenOn: listen } = require('./helpers/ports.js');
+const { withPorts, listenOn: listen, freePort } = require('./helpers/ports.js');
 
 // Events of a connection attempt, in the order node emits them. 'connectionAttempt*' are the
 // (node >= 20.12) events of the autoSelectFamily machinery, emitted for every attempt.
@@ -314,15 +314,6 @@ test('signal option: aborted before, during and after connecting, as node', () =
       await srv.close();
     }),
   ));
-
-/** A port nothing listens on (a server's, closed again). */
-async function freePort() {
-  const server = require('node:net').createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** A lookup answering 127.0.0.1 on a later turn of the loop. */
 function lookupLoopback(host, opts, cb) {

@@ -45,4 +45,13 @@ async function listenOn(net, ports, host = '127.0.0.1', options = {}, onConnecti
   return { server, port, conns, close };
 }
 
-module.exports = { withPorts, listenOn };
+/** A port nothing listens on on `host` (a node:net server's, closed again). */
+async function freePort(host = '127.0.0.1') {
+  const server = require('node:net').createServer().listen(0, host);
+  await once(server, 'listening');
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+module.exports = { withPorts, listenOn, freePort };
