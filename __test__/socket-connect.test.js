@@ -3,6 +3,9 @@
 // new Socket().connect, their options, the events of a connection attempt and the socket's
 // properties before, during and after connecting. node:net is the oracle (see helpers/compare.js).
 
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { compare, Trace, once, settle, rewriteTrace } = require('./helpers/compare.js');
@@ -363,6 +366,18 @@ test('connect() again while connecting (EALREADY), once connected, and right aft
       t.events(e, CONNECT_EVENTS, 'refused: ');
       e.once('connectionAttempt', () => process.nextTick(() => e.connect(srv.port, '127.0.0.1')));
       await once(e, 'close');
+
+      // The same for port 0 while a Unix server of this process listens (this module sends
+      // connects that may reach a server of its own through the I/O thread; port 0 reaches none).
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rsnet-port0-'));
+      const unix = net.createServer().listen(path.join(dir, 's.sock'));
+      await once(unix, 'listening');
+      const f = net.connect(0, '127.0.0.1');
+      t.events(f, CONNECT_EVENTS, 'port 0: ');
+      f.once('connectionAttempt', () => process.nextTick(() => f.connect(srv.port, '127.0.0.1')));
+      await once(f, 'close');
+      await new Promise((resolve) => unix.close(resolve));
+      fs.rmSync(dir, { recursive: true, force: true });
       await srv.close();
       rewriteTrace(t, (v) => (typeof v === 'string' ? v.replace(/( - Local \(.*):\d+\)$/, '$1:EPHEMERAL)') : v));
     }),

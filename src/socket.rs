@@ -842,10 +842,15 @@ impl SocketHandle {
   }
 
   /// Wait on the runtime for a connect started on the JS thread; `Connected` or
-  /// `ConnectFailed` follows. `peer_port`: the port connected to (0: a Unix socket).
-  fn await_connection(&mut self, pending: Pending, peer_port: u16) -> i32 {
+  /// `ConnectFailed` follows. `peer_port`: the TCP port connected to (None: a Unix socket).
+  fn await_connection(&mut self, pending: Pending, peer_port: Option<u16>) -> i32 {
     self.opened = true;
-    let to_own_server = with_engine(|e| e.may_listen_on(peer_port)).unwrap_or(true);
+    let to_own_server = match peer_port {
+      // (No server listens on port 0: the connect is refused, settled right here.)
+      Some(0) => false,
+      // (The listeners' registry names Unix servers by port 0.)
+      port => with_engine(|e| e.may_listen_on(port.unwrap_or(0))).unwrap_or(true),
+    };
     let shared = self.shared.clone();
     // Closing before the connection exists still reports the descriptor closed.
     let notice = shared.closed_notice();
@@ -1103,7 +1108,7 @@ impl SocketHandle {
       Ok::<_, io::Error>(Pending::Tcp(socket.into()))
     })();
     match result {
-      Ok(pending) => self.await_connection(pending, addr.port()),
+      Ok(pending) => self.await_connection(pending, Some(addr.port())),
       Err(e) => errno_of(&e),
     }
   }
@@ -1126,7 +1131,7 @@ impl SocketHandle {
       Ok::<_, io::Error>(Some(Pending::Unix(std::os::fd::OwnedFd::from(socket).into())))
     })();
     match result {
-      Ok(Some(pending)) => self.await_connection(pending, 0),
+      Ok(Some(pending)) => self.await_connection(pending, None),
       Ok(None) => 0,
       Err(e) => {
         self.shared.queue.push(Event::ConnectFailed {
