@@ -107,9 +107,7 @@ impl DropNotice {
       armed: AtomicBool::new(true),
     }
   }
-}
 
-impl DropNotice {
   /// The closing is reported some other way: queue nothing on drop.
   fn disarm(&self) {
     self.armed.store(false, Ordering::Relaxed);
@@ -308,6 +306,15 @@ impl SocketShared {
 
   fn conn(&self) -> Option<Arc<Conn>> {
     lock(&self.conn).clone()
+  }
+
+  /// Run `f` on the descriptor of a connect under way, if there is one (`connecting_fd`).
+  fn with_connecting_fd<R>(&self, f: impl FnOnce(SockRef<'_>) -> R) -> Option<R> {
+    let connecting = lock(&self.connecting_fd);
+    // SAFETY: the connect task keeps the descriptor open while it is recorded, and clears it
+    // under this lock before letting go; borrowed while the lock is held.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw((*connecting)?) };
+    Some(f(SockRef::from(&fd)))
   }
 
   /// Called on the JS thread after it took the inbox's contents: let the reader go on.
@@ -797,12 +804,7 @@ impl SocketHandle {
     if let Some(conn) = self.conn() {
       return Some(rc(SockRef::from(&conn.stream).bind(addr)));
     }
-    let connecting = lock(&self.shared.connecting_fd);
-    let fd = (*connecting)?;
-    // SAFETY: the connect task keeps the descriptor open while it is recorded (under this
-    // lock); borrowed for one bind.
-    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-    Some(rc(SockRef::from(&fd).bind(addr)))
+    self.shared.with_connecting_fd(|fd| rc(fd.bind(addr)))
   }
 
   /// `connect` on a handle that already has a descriptor, as libuv does it (a `net.Socket`
@@ -813,26 +815,17 @@ impl SocketHandle {
     if !self.opened || self.unconnected.is_some() {
       return None;
     }
-    let Some(conn) = self.conn() else {
+    let result = match self.conn() {
+      Some(conn) => SockRef::from(&conn.stream).connect(addr),
       // A Unix socket connect not settled yet: libuv's pipe connect has no EALREADY, it asks
       // the kernel (connect(2) on the descriptor, EISCONN as a rule).
-      if addr.is_unix() {
-        if let Some(fd) = *lock(&self.shared.connecting_fd) {
-          // SAFETY: `connecting_fd` names a descriptor its task still owns while the lock is
-          // held (the task clears it before letting go).
-          let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-          return Some(match SockRef::from(&fd).connect(addr) {
-            Ok(()) => {
-              self.shared.queue.push(Event::Connected { id: self.shared.id });
-              0
-            }
-            Err(e) => errno_of(&e),
-          });
-        }
-      }
-      return Some(-libc::EALREADY);
+      None if addr.is_unix() => match self.shared.with_connecting_fd(|fd| fd.connect(addr)) {
+        Some(result) => result,
+        None => return Some(-libc::EALREADY),
+      },
+      None => return Some(-libc::EALREADY),
     };
-    Some(match SockRef::from(&conn.stream).connect(addr) {
+    Some(match result {
       Ok(()) => {
         self.shared.queue.push(Event::Connected { id: self.shared.id });
         0
@@ -1473,15 +1466,8 @@ impl SocketHandle {
     if let Some(s) = &self.unconnected {
       return s.local_addr().ok()?.as_socket().map(SocketName::from);
     }
-    if let Some(fd) = *lock(&self.shared.connecting_fd) {
-      // SAFETY: the connect task keeps the descriptor open while it is recorded (under
-      // this lock); borrowed for one getsockname.
-      let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-      return SockRef::from(&fd)
-        .local_addr()
-        .ok()?
-        .as_socket()
-        .map(SocketName::from);
+    if let Some(local) = self.shared.with_connecting_fd(|fd| fd.local_addr()) {
+      return local.ok()?.as_socket().map(SocketName::from);
     }
     self.conn()?.stream.local_addr().map(SocketName::from)
   }
