@@ -210,16 +210,16 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
   if (self.blockList?.check(address, `ipv${addressType}`)) {
     return { blocked: ERR_IP_BLOCKED(address) };
   }
-  // A connect request still in flight on this handle: libuv's EALREADY (connect() called
-  // again while connecting).
   // A Unix socket handle kept from an earlier connect: as Node's Pipe handle, it connects to
   // the path named by the address (its outcome, ENOENT as a rule, comes later); an IPv6
   // address fails as in Node, whose Pipe handle has no connect6.
-  if (self[kIsPipe] && addressType === 6) throw new TypeError('self._handle.connect6 is not a function');
   if (self[kIsPipe]) {
+    if (addressType === 6) throw new TypeError('self._handle.connect6 is not a function');
     connectPipeHandle(self, address, port, addressType);
     return null;
   }
+  // A connect request still in flight on this handle: libuv's EALREADY (connect() called
+  // again while connecting).
   const err = self._handle.isActive(ACTIVE_CONNECTING) ? UV_EALREADY : native.connect(address, port);
   if (err) {
     // As Node: the local name even when there is none (EMFILE: "undefined:undefined").

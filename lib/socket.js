@@ -964,24 +964,24 @@ function onNativeClosed(socket) {
 
 // Handles closed on this turn whose 'close' is still to come: [socket, state, ...]. As libuv
 // runs its closing handles' callbacks, they are finished together, the last closed first.
-const closing = [];
+const closingHandles = [];
 
 function scheduleFinishClose(socket, state) {
-  if (closing.length === 0) setImmediate(finishClosing);
-  closing.push(socket, state);
+  if (closingHandles.length === 0) setImmediate(finishClosing);
+  closingHandles.push(socket, state);
 }
 
 function finishClosing() {
-  const batch = closing.splice(0);
+  const batch = closingHandles.splice(0);
   for (let i = batch.length - 2; i >= 0; i -= 2) {
     try {
       finishClose(batch[i], batch[i + 1]);
     } catch (err) {
       // A 'close' listener threw: the others still close (on a later turn), as libuv goes on
       // with its other closing handles after an uncaught exception.
-      const scheduled = closing.length > 0;
-      closing.unshift(...batch.slice(0, i));
-      if (!scheduled && closing.length > 0) setImmediate(finishClosing);
+      const scheduled = closingHandles.length > 0;
+      closingHandles.unshift(...batch.slice(0, i));
+      if (!scheduled && closingHandles.length > 0) setImmediate(finishClosing);
       throw err;
     }
   }
