@@ -835,9 +835,9 @@ test("listen() with a backlog that cannot become a number: the same uncaught Typ
 const s = net.createServer();
 for (const ev of ['listening', 'close', 'error']) s.on(ev, (e) => log('event', ev, e ? e.code : ''));
 process.on('uncaughtException', (err) => {
-  // (Node's server is bound at this point, so it also reports itself listening, with an
-  // address; this module has not bound yet.)
-  log('uncaught', err.name, err.message);
+  // The server holds its bound handle: it reports itself listening, with an address.
+  const a = s.address();
+  log('uncaught', err.name, err.message, s.listening, a && a.family, a && typeof a.port);
   s.close((err) => log('close cb', err ? err.code : null));
 });
 s.listen({ port: 0, host: '127.0.0.1', backlog: Object.create(null) });
@@ -845,4 +845,41 @@ s.listen({ port: 0, host: '127.0.0.1', backlog: Object.create(null) });
   const [expected, actual] = await Promise.all([runChild(script, 'node:net'), runChild(script, OURS)]);
   assert.deepEqual(outcome(actual), outcome(expected));
   assert.match(expected.stdout, /event close/);
+});
+
+test('listen() with a backlog whose conversion throws: a failed bind is reported first (no conversion), an address in use only at listen, as node', async () => {
+  const { OURS, PRELUDE, runChild, outcome } = require('./helpers/child');
+  const assert = require('node:assert/strict');
+  const script = `${PRELUDE}
+const bad = { valueOf() { throw new Error('backlog valueOf'); } };
+const step = (name, listen) => new Promise((resolve) => {
+  const s = net.createServer();
+  s.on('error', (e) => { log(name, 'error', e.code, e.syscall, e.port === -1 ? -1 : typeof e.port); resolve(); });
+  s.on('listening', () => { log(name, 'listening'); s.close(resolve); });
+  try {
+    listen(s);
+    log(name, 'returned', s.listening);
+  } catch (e) {
+    log(name, 'threw', e.message, s.listening);
+    s.close(() => { log(name, 'closed'); resolve(); });
+  }
+});
+(async () => {
+  const dir = require('node:os').tmpdir() + '/rsnet-no-such-dir-' + process.pid;
+  await step('missing dir', (s) => s.listen({ path: dir + '/sock', backlog: bad }));
+  const other = net.createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => other.once('listening', r));
+  const { port } = other.address();
+  // (An address in use: libuv's bind defers the error to listen, after the conversion.)
+  await step('in use', (s) => s.listen(port, bad));
+  await step('in use, backlog in options', (s) => s.listen({ port, backlog: bad }));
+  await step('port 0', (s) => s.listen({ port: 0, backlog: bad }));
+  await step('in use, good backlog', (s) => s.listen({ port, host: '127.0.0.1', backlog: 5 }));
+  other.close();
+})();
+`;
+  const [expected, actual] = await Promise.all([runChild(script, 'node:net'), runChild(script, OURS)]);
+  assert.deepEqual(outcome(actual), outcome(expected));
+  assert.match(expected.stdout, /missing dir error EACCES listen -1/);
+  assert.match(expected.stdout, /in use, backlog in options threw backlog valueOf true/);
 });

@@ -158,7 +158,7 @@ class ServerPrototype extends EventEmitter {
   }
 
   get listening() {
-    return !!(this._handle && this._connectionKey);
+    return !!this._handle;
   }
 
   address() {
@@ -266,35 +266,23 @@ function lookupAndListen(self, port, address, backlog, flags) {
 /** Bind and listen; a failure is emitted as 'error' on the next tick, as Node does. */
 function setupListenHandle(self, address, port, addressType, backlog, flags) {
   const handle = engine.createServerHandle(self);
-  let backlogValue;
-  try {
-    backlogValue = (backlog || 511) | 0;
-  } catch (err) {
-    // (A backlog that cannot become a number.) Node binds before its listen() converts it,
-    // and the server keeps that handle: close() closes it, with a 'close'. (Not bound here.)
-    self._handle = handle;
-    throw err;
-  }
-  const listen = (addr) =>
-    handle.native.listen(addr, port, backlogValue, flags.ipv6Only, flags.reusePort, self.pauseOnConnect);
+  const bind = (addr) => handle.native.bind(addr, port, flags.ipv6Only, flags.reusePort);
   let err;
   if (!address) {
     // The unspecified IPv6 address (dual stack) when IPv6 is available, else IPv4.
-    err = listen(DEFAULT_IPV6_ADDR);
+    err = bind(DEFAULT_IPV6_ADDR);
     if (err === 0) {
       address = DEFAULT_IPV6_ADDR;
       addressType = 6;
-    } else if (err === -98) {
-      address = DEFAULT_IPV6_ADDR;
     } else {
       address = DEFAULT_IPV4_ADDR;
       addressType = 4;
-      err = listen(address);
+      err = bind(address);
     }
   } else {
-    err = listen(address);
+    err = bind(address);
   }
-  finishListen(self, handle, err, address, port, `${addressType}:${address}:${port}`);
+  listenBound(self, handle, err, backlog, address, port, `${addressType}:${address}:${port}`);
 }
 
 /** Listen on a descriptor; anything but a TCP or Unix socket is `EINVAL`, emitted as Node does. */
@@ -302,34 +290,36 @@ function listenDescriptor(self, fd, backlog) {
   const type = engine.guessHandleType(fd);
   const handle = engine.createServerHandle(self);
   handle.isPipe = type === 'PIPE';
-  const err =
-    type === 'TCP' || type === 'PIPE' ? handle.native.open(fd, (backlog || 511) | 0, self.pauseOnConnect) : UV_EINVAL;
-  finishListen(self, handle, err, null, null, 'null:null:null');
+  const err = type === 'TCP' || type === 'PIPE' ? handle.native.open(fd) : UV_EINVAL;
+  listenBound(self, handle, err, backlog, null, null, 'null:null:null');
 }
 
 /** Listen on a Unix domain socket; Node reports its errors with port -1. */
 function listenPipe(self, path, backlog) {
   const handle = engine.createServerHandle(self);
   handle.isPipe = true;
-  const err = handle.native.listenPath(
-    path,
-    (backlog || 511) | 0,
-    self.pauseOnConnect,
-    compat.truncatesLongUnixPaths,
-    compat.unlinksTruncatedUnixPath,
-  );
-  finishListen(self, handle, err, path, -1, `-1:${path}:-1`);
+  const err = handle.native.bindPath(path, compat.truncatesLongUnixPaths, compat.unlinksTruncatedUnixPath);
+  listenBound(self, handle, err, backlog, path, -1, `-1:${path}:-1`);
 }
 
-/** The listening handle becomes the server's, or its error is emitted on the next tick. */
-function finishListen(self, handle, err, address, port, connectionKey) {
-  if (err) {
+/**
+ * After the bind (`err`): the bound handle becomes the server's, then listens; either error
+ * is emitted on the next tick. Node holds the handle before it converts the backlog, so a
+ * backlog whose conversion throws leaves the server with a bound handle (close() closes it).
+ */
+function listenBound(self, handle, err, backlog, address, port, connectionKey) {
+  if (err === 0) {
+    self._handle = handle;
+    handle.markOpen();
+    err = handle.native.listen((backlog || 511) | 0, self.pauseOnConnect);
+    if (err !== 0) self._handle = null;
+  }
+  if (err !== 0) {
+    handle.native.close();
     handle.release();
     process.nextTick(emitErrorNT, self, uvExceptionWithHostPort(err, 'listen', address, port));
     return;
   }
-  self._handle = handle;
-  handle.markOpen();
   handle.setActive(ACTIVE_LISTENING, true);
   self._connectionKey = connectionKey;
   if (self._unref) self.unref();

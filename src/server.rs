@@ -1,6 +1,6 @@
 //! `ServerHandle`: a listening TCP socket and its accept loop.
 //!
-//! `listen` binds and listens on the JS thread (so errors are known at once, as with libuv),
+//! `bind` and `listen` run on the JS thread (so errors are known at once, as with libuv),
 //! then an accept task on the runtime thread turns each connection into a `SocketShared` with
 //! its read task already spawned, and queues a `Connection` event; the JS side wraps it in a
 //! `Socket`. A full descriptor table (`EMFILE`) is handled as libuv handles it: the pending
@@ -57,6 +57,10 @@ pub struct ServerHandle {
   unix: bool,
   /// The port (0: a Unix socket) under which the engine knows this server listens.
   listening_on: Option<u16>,
+  /// The socket between `bind` (or `open`) and `listen`.
+  bound: Option<Socket>,
+  /// An error of `bind` that `listen` reports (EADDRINUSE), as libuv defers it.
+  delayed_error: i32,
 }
 
 /// A listening socket, registered with the runtime. It is polled for readiness itself (rather
@@ -134,13 +138,12 @@ impl Listener {
   }
 }
 
-/// Create, configure, bind and listen (all synchronous, JS thread).
-fn bind_listen(
+/// A TCP socket for `addr`, configured as libuv configures a listener, not yet bound.
+fn new_listener(
   addr: std::net::SocketAddr,
-  backlog: i32,
   ipv6_only: bool,
   reuse_port: bool,
-) -> io::Result<Socket> {
+) -> io::Result<(Socket, std::net::SocketAddr)> {
   let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
   // libuv sets SO_REUSEADDR on every TCP listener on Unix; Node inherits it.
   socket.set_reuse_address(true)?;
@@ -151,9 +154,7 @@ fn bind_listen(
     socket.set_only_v6(ipv6_only)?;
   }
   socket.set_nonblocking(true)?;
-  socket.bind(&addr.into())?;
-  socket.listen(backlog)?;
-  Ok(socket)
+  Ok((socket, addr))
 }
 
 async fn accept_loop(server: u32, queue: Arc<EventQueue>, listener: Listener, pause_on_connect: bool) {
@@ -238,6 +239,8 @@ impl ServerHandle {
         unlink_on_close: None,
         unix: false,
         listening_on: None,
+        bound: None,
+        delayed_error: 0,
       }
     })
   }
@@ -248,46 +251,36 @@ impl ServerHandle {
     self.id
   }
 
-  /// Bind to `address:port` and listen; 0 or a negative errno. Accepted connections start
-  /// reading at once unless `pause_on_connect`.
+  /// Bind to `address:port`; 0 or a negative errno. As libuv's uv_tcp_bind, an address in
+  /// use is not reported here but by `listen`, so the bind itself succeeds (Node then holds
+  /// the handle, and converts the backlog, before it learns of the error).
   #[napi(catch_unwind)]
-  pub fn listen(
-    &mut self,
-    address: String,
-    port: u32,
-    backlog: i32,
-    ipv6_only: bool,
-    reuse_port: bool,
-    pause_on_connect: bool,
-  ) -> i32 {
-    if self.task.is_some() {
+  pub fn bind(&mut self, address: String, port: u32, ipv6_only: bool, reuse_port: bool) -> i32 {
+    if self.task.is_some() || self.bound.is_some() {
       return -libc::EINVAL;
     }
-    let socket =
-      match socket_addr(&address, port).and_then(|a| bind_listen(a, backlog, ipv6_only, reuse_port)) {
-        Ok(s) => s,
-        Err(e) => return errno_of(&e),
-      };
-    let local = socket.local_addr().ok().and_then(|a| a.as_socket());
-    let started = self.start_accepting(pause_on_connect, || Listener::tcp(socket));
-    if started == 0 {
-      self.local = local;
-    }
-    started
+    let socket = match socket_addr(&address, port).and_then(|a| new_listener(a, ipv6_only, reuse_port)) {
+      Ok((socket, addr)) => {
+        if let Err(e) = socket.bind(&addr.into()) {
+          if e.raw_os_error() != Some(libc::EADDRINUSE) {
+            return errno_of(&e);
+          }
+          self.delayed_error = -libc::EADDRINUSE;
+        }
+        socket
+      }
+      Err(e) => return errno_of(&e),
+    };
+    self.local = socket.local_addr().ok().and_then(|a| a.as_socket());
+    self.bound = Some(socket);
+    0
   }
 
   /// Bind a Unix domain socket at `path` (a Linux abstract name when it starts with NUL; see
-  /// `unix_addr` for `truncate_long`) and listen; 0 or a negative errno.
+  /// `unix_addr` for `truncate_long`); 0 or a negative errno. The file is removed on close.
   #[napi(catch_unwind)]
-  pub fn listen_path(
-    &mut self,
-    path: String,
-    backlog: i32,
-    pause_on_connect: bool,
-    truncate_long: bool,
-    unlink_truncated: bool,
-  ) -> i32 {
-    if self.task.is_some() {
+  pub fn bind_path(&mut self, path: String, truncate_long: bool, unlink_truncated: bool) -> i32 {
+    if self.task.is_some() || self.bound.is_some() {
       return -libc::EINVAL;
     }
     let bound = (|| {
@@ -302,61 +295,65 @@ impl ServerHandle {
       Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return -libc::EACCES,
       Err(e) => return errno_of(&e),
     };
-    let abstract_name = path.starts_with('\0');
-    if let Err(e) = socket.listen(backlog) {
-      if !abstract_name {
-        let _ = std::fs::remove_file(&path);
-      }
-      return errno_of(&e);
+    self.unix = true;
+    if !path.starts_with('\0') {
+      // The file that close removes: the name as given, or (Node 22) as cut to fit.
+      let file = if unlink_truncated && path.len() > crate::stream::SUN_PATH_LEN {
+        std::ffi::OsStr::from_bytes(&path.as_bytes()[..crate::stream::SUN_PATH_LEN]).into()
+      } else {
+        std::path::PathBuf::from(&path)
+      };
+      let _ = with_engine(|e| e.own_socket_file(&file));
+      self.unlink_on_close = Some(file);
     }
-    let started = self.start_accepting(pause_on_connect, || Listener::unix(socket));
-    if started == 0 {
-      self.unix = true;
-      if !abstract_name {
-        // The file that close removes: the name as given, or (Node 22) as cut to fit.
-        let file = if unlink_truncated && path.len() > crate::stream::SUN_PATH_LEN {
-          std::ffi::OsStr::from_bytes(&path.as_bytes()[..crate::stream::SUN_PATH_LEN]).into()
-        } else {
-          std::path::PathBuf::from(&path)
-        };
-        let _ = with_engine(|e| e.own_socket_file(&file));
-        self.unlink_on_close = Some(file);
-      }
-    }
-    started
+    self.bound = Some(socket);
+    0
   }
-  /// Listen on an existing socket descriptor (`listen({ fd })`), which this handle then owns;
-  /// 0 or a negative errno.
+
+  /// Take over an existing socket descriptor (`listen({ fd })`), which this handle then owns
+  /// (and closes, as Node's `open` does); 0 or a negative errno.
   #[napi(catch_unwind)]
-  pub fn open(&mut self, fd: i32, backlog: i32, pause_on_connect: bool) -> i32 {
-    if self.task.is_some() {
+  pub fn open(&mut self, fd: i32) -> i32 {
+    if self.task.is_some() || self.bound.is_some() {
       return -libc::EINVAL;
     }
     // SAFETY: the caller hands this descriptor over (Node's `open` takes ownership too).
     let socket = unsafe { Socket::from_raw_fd(fd) };
-    let prepared = (|| {
-      socket.set_nonblocking(true)?;
-      socket.listen(backlog)?;
-      socket.domain()
-    })();
-    let domain = match prepared {
-      Ok(d) => d,
+    match socket.set_nonblocking(true).and_then(|()| socket.domain()) {
+      Ok(Domain::UNIX) => self.unix = true,
+      Ok(_) => self.local = socket.local_addr().ok().and_then(|a| a.as_socket()),
       Err(e) => {
         // Not ours to close when it could not be used.
         let _ = socket.into_raw_fd();
         return errno_of(&e);
       }
+    }
+    self.bound = Some(socket);
+    0
+  }
+
+  /// Listen on the socket `bind`, `bind_path` or `open` gave this handle; 0 or a negative
+  /// errno (then `close` releases the socket). Accepted connections start reading at once
+  /// unless `pause_on_connect`.
+  #[napi(catch_unwind)]
+  pub fn listen(&mut self, backlog: i32, pause_on_connect: bool) -> i32 {
+    if self.delayed_error != 0 {
+      return self.delayed_error;
+    }
+    let Some(socket) = self.bound.take() else {
+      return -libc::EINVAL;
     };
-    if domain == Domain::UNIX {
-      self.unix = true;
-      return self.start_accepting(pause_on_connect, || Listener::unix(socket));
+    if let Err(e) = socket.listen(backlog) {
+      self.bound = Some(socket);
+      return errno_of(&e);
     }
-    let local = socket.local_addr().ok().and_then(|a| a.as_socket());
-    let started = self.start_accepting(pause_on_connect, || Listener::tcp(socket));
-    if started == 0 {
-      self.local = local;
+    if self.local.is_none() && !self.unix {
+      self.local = socket.local_addr().ok().and_then(|a| a.as_socket());
     }
-    started
+    match self.unix {
+      true => self.start_accepting(pause_on_connect, || Listener::unix(socket)),
+      false => self.start_accepting(pause_on_connect, || Listener::tcp(socket)),
+    }
   }
 }
 
@@ -404,10 +401,11 @@ impl ServerHandle {
 
 #[napi]
 impl ServerHandle {
-  /// The listening descriptor, or -1 when not listening.
+  /// The listening (or bound) descriptor, or -1.
   #[napi(catch_unwind)]
   pub fn fd(&self) -> i32 {
-    self.fd.unwrap_or(-1)
+    let bound = self.bound.as_ref().map(|s| s.as_raw_fd());
+    self.fd.or(bound).unwrap_or(-1)
   }
 
   #[napi(catch_unwind)]
@@ -424,6 +422,8 @@ impl ServerHandle {
   #[napi(catch_unwind)]
   pub fn close(&mut self) -> bool {
     self.local = None;
+    self.bound = None;
+    self.delayed_error = 0;
     if let Some(fd) = self.fd.take() {
       if self.unix {
         // Close the listening socket now by putting an unbound socket in its place (a shut
