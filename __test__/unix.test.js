@@ -987,3 +987,39 @@ s.listen(p, async () => {
   assert.deepEqual([r.code, r.killed], [0, false]);
   assert.match(r.stdout, /connected error ENOENT connect abc/);
 });
+
+// Node's Pipe handle has no connect6 and no bind6: the TypeError is thrown from the lookup's
+// callback (uncaught). A local IPv4 address is bound on the connected Unix socket (EINVAL).
+test('connect() with an IPv6 destination or a local address on a socket that holds a Unix socket: TypeError or bind EINVAL, as node', async () => {
+  const r = await compareChild(`${PRELUDE}
+const lookup = (family) => (host, opts, cb) => {
+  const address = family === 6 ? '::1' : '127.0.0.1';
+  setImmediate(() => (opts.all ? cb(null, [{ address, family }]) : cb(null, address, family)));
+};
+const s = net.createServer((c) => c.on('error', () => {}));
+const cases = [
+  ['connect6', { port: 1234, host: 'h', lookup: lookup(6) }],
+  ['bind6', { port: 1234, host: 'h', localAddress: '::', lookup: lookup(6) }],
+  ['bind', { port: 1234, host: 'h', localAddress: '127.0.0.1', lookup: lookup(4) }],
+];
+let current = '';
+process.on('uncaughtException', (e) => log(current, 'uncaught', e.name, e.message));
+s.listen(p, async () => {
+  for (const [name, options] of cases) {
+    current = name;
+    const c = net.connect(p);
+    await new Promise((resolve) => c.once('connect', resolve));
+    c.on('error', (e) => log(name, 'error', e.code, e.syscall, e.address, e.port));
+    c.connect(options);
+    log(name, 'connecting', c.connecting);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    log(name, 'destroyed', c.destroyed);
+    c.destroy();
+  }
+  s.close();
+});
+`);
+  assert.deepEqual([r.code, r.killed], [0, false]);
+  assert.match(r.stdout, /bind6 uncaught TypeError self._handle.bind6 is not a function/);
+  assert.match(r.stdout, /connect6 uncaught TypeError self._handle.connect6 is not a function/);
+});

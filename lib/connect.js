@@ -201,6 +201,8 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
   self._handle.markOpen();
   if (localAddress || localPort) {
     localAddress ||= addressType === 4 ? DEFAULT_IPV4_ADDR : DEFAULT_IPV6_ADDR;
+    // (Node's Pipe handle, kept from an earlier connect, has no bind6.)
+    if (self[kIsPipe] && addressType === 6) throw new TypeError('self._handle.bind6 is not a function');
     // The socket has the family of the destination; a local address of the other family
     // cannot be parsed for it (libuv's EINVAL).
     const err = isIP(localAddress) === addressType ? native.bind(localAddress, localPort | 0) : UV_EINVAL;
