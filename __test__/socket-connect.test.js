@@ -932,3 +932,84 @@ test('connect() with a localAddress on a socket that already has a descriptor: b
       await srv.close();
     }),
   ));
+
+// Node emits 'close' from libuv's close phase: after the immediates of this iteration's check
+// phase, before those queued from it (they run on the next iteration).
+test("'close' comes in the loop's close phase: after this check phase's immediates, before the ones it queues, as node", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listen(net, ports);
+      const connected = async () => {
+        const s = net.connect(srv.port, '127.0.0.1');
+        await once(s, 'connect');
+        return s;
+      };
+      const [a, b, c] = [await connected(), await connected(), await connected()];
+      for (const [s, name] of [[a, 'a'], [b, 'b'], [c, 'c']]) s.on('close', () => t.push('close', name));
+      await new Promise((resolve) => {
+        setImmediate(() => {
+          t.push('immediate 1');
+          setImmediate(() => t.push('queued from the check phase'));
+          a.destroy();
+          process.nextTick(() => t.push('tick'));
+        });
+        setImmediate(() => {
+          t.push('immediate 2');
+          b.destroy();
+          Promise.resolve().then(() => t.push('microtask'));
+        });
+        setTimeout(resolve, 30);
+      });
+      // From the poll phase (an I/O callback): before any immediate.
+      await new Promise((resolve) => {
+        c.once('data', () => {
+          t.push('data');
+          setImmediate(() => t.push('immediate after data'));
+          c.destroy();
+          setTimeout(resolve, 30);
+        });
+        srv.conns[2].write('x');
+      });
+      await srv.close();
+    }),
+  ));
+
+test("destroy(), connect() and destroy() in one turn: both handles' 'close', the last closed first, after the turn's 'error', as node", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listen(net, ports);
+      const s = net.connect(srv.port, '127.0.0.1');
+      await once(s, 'connect');
+      t.events(s, CONNECT_EVENTS);
+      s.destroy();
+      s.connect(srv.port, '127.0.0.1');
+      s.destroy(new Error('second'));
+      setImmediate(() => t.push('immediate'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await srv.close();
+    }),
+  ));
+
+test("a 'close' listener that throws: an uncaught exception, and the other sockets destroyed in that turn still close, as node", async () => {
+  const { OURS, PRELUDE, runChild, outcome } = require('./helpers/child');
+  const script = `${PRELUDE}
+process.on('uncaughtException', (e) => log('uncaught', e.message));
+const srv = net.createServer().listen(0, '127.0.0.1', async () => {
+  const sockets = [];
+  for (let i = 0; i < 3; i++) {
+    const s = net.connect(srv.address().port, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    s.on('close', () => { log('close', i); if (i === 1) throw new Error('from close ' + i); });
+    sockets.push(s);
+  }
+  setImmediate(() => {
+    setImmediate(() => log('immediate'));
+    for (const s of sockets) s.destroy();
+  });
+  setTimeout(() => srv.close(), 50);
+});
+`;
+  const [expected, actual] = await Promise.all([runChild(script, 'node:net'), runChild(script, OURS)]);
+  assert.deepEqual(outcome(actual), outcome(expected));
+  assert.match(expected.stdout, /uncaught from close 1/);
+});

@@ -23,6 +23,7 @@ const state = (globalThis[kState] ??= {
   initialised: false,
   keepAlive: 0, // active, referenced handles
   live: 0, // native handles holding a descriptor
+  closePhase: { queued: [], running: [] }, // see atClosePhase
 });
 const { owners } = state;
 const kOnEvent = Symbol.for('rsnet.onEvent');
@@ -30,7 +31,46 @@ const kOnEvent = Symbol.for('rsnet.onEvent');
 function init() {
   if (state.initialised) return;
   state.initialised = true;
-  binding.initEngine(dispatch);
+  binding.initEngine(dispatch, runClosePhase);
+}
+
+/**
+ * Call `fn` where libuv runs close callbacks, in the last phase of this loop iteration (after
+ * its check phase's immediates), as Node emits a handle's 'close'. As libuv's closing handles,
+ * the functions of one close phase run the last queued first, each as its own callback (ticks
+ * run after each); those queued while it runs wait for the next. With `holdEvents`, no batch
+ * of events is delivered before it. Where the addon cannot reach libuv, a setImmediate.
+ */
+function atClosePhase(fn, holdEvents = false) {
+  init();
+  const fns = state.closePhase.queued;
+  if (fns.length === 0 || holdEvents) {
+    if (!binding.scheduleClosePhase(holdEvents) && fns.length === 0) setImmediate(closePhaseFallback);
+  }
+  fns.push(fn);
+}
+
+/** The close phase, from native: `start` first, then again while it returns true. */
+function runClosePhase(start) {
+  const phase = state.closePhase;
+  if (start) {
+    phase.running = phase.queued;
+    phase.queued = [];
+  }
+  const fn = phase.running.pop();
+  if (fn === undefined) return false;
+  fn();
+  return phase.running.length > 0;
+}
+
+function closePhaseFallback() {
+  for (let start = true, more = true; more; start = false) {
+    try {
+      more = runClosePhase(start);
+    } catch (err) {
+      process.nextTick(rethrow, err);
+    }
+  }
 }
 
 /** Deliver one batch `[kind, id, payload, ...]`; events of unknown ids are dropped. */
@@ -263,6 +303,7 @@ module.exports = {
   adoptSocketHandle,
   createServerHandle,
   guessHandleType,
+  atClosePhase,
   duplicateFd: (fd) => binding.duplicateFd(fd),
   liveHandles,
   ACTIVE_LISTENING,

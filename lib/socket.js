@@ -375,7 +375,7 @@ class SocketPrototype extends stream.Duplex {
     let closing = null;
     if (this.destroyed) {
       // A handle destroy() is still closing gets its 'close' all the same, as in Node, where
-      // its close callback runs at the end of this loop iteration (see below).
+      // its close callback runs in this loop iteration's close phase (see below).
       closing = this[kCloseState];
       this._handle = null;
       this._peername = null;
@@ -405,11 +405,9 @@ class SocketPrototype extends stream.Duplex {
         lookupAndConnect(this, options);
       }
     } finally {
-      // (Also when the arguments are refused: the old handle closes all the same.) After the
-      // ticks queued on this turn (the 'connectionAttempt', an 'error' of a destroy() right
-      // after this connect(): microtasks queued from a tick run once the tick queue is empty),
-      // before anything the new connect reports.
-      if (closing) process.nextTick(() => queueMicrotask(() => finishClose(this, closing)));
+      // (Also when the arguments are refused: the old handle closes all the same.) In the close
+      // phase, as in Node, and before anything the new connect reports.
+      if (closing) scheduleFinishClose(this, closing, true);
     }
     return this;
   }
@@ -962,29 +960,13 @@ function onNativeClosed(socket) {
   if (state) process.nextTick(finishClose, socket, state);
 }
 
-// Handles closed on this turn whose 'close' is still to come: [socket, state, ...]. As libuv
-// runs its closing handles' callbacks, they are finished together, the last closed first.
-const closingHandles = [];
-
-function scheduleFinishClose(socket, state) {
-  if (closingHandles.length === 0) setImmediate(finishClosing);
-  closingHandles.push(socket, state);
-}
-
-function finishClosing() {
-  const batch = closingHandles.splice(0);
-  for (let i = batch.length - 2; i >= 0; i -= 2) {
-    try {
-      finishClose(batch[i], batch[i + 1]);
-    } catch (err) {
-      // A 'close' listener threw: the others still close (on a later turn), as libuv goes on
-      // with its other closing handles after an uncaught exception.
-      const scheduled = closingHandles.length > 0;
-      closingHandles.unshift(...batch.slice(0, i));
-      if (!scheduled && closingHandles.length > 0) setImmediate(finishClosing);
-      throw err;
-    }
-  }
+/**
+ * The 'close' of a handle closed in this loop iteration comes in its close phase, as libuv
+ * runs its closing handles' callbacks: the last closed first. `holdEvents`: deliver no events
+ * before (see engine.atClosePhase).
+ */
+function scheduleFinishClose(socket, state, holdEvents = false) {
+  engine.atClosePhase(() => finishClose(socket, state), holdEvents);
 }
 
 function finishClose(socket, state) {

@@ -22,6 +22,7 @@ use napi_derive::napi;
 use tokio::task::AbortHandle;
 
 use crate::events::{Event, EventQueue};
+use crate::phase::ClosePhase;
 use crate::runtime::IoRuntime;
 use crate::socket::SocketHandle;
 use crate::spin::SpinPolicy;
@@ -72,6 +73,8 @@ pub struct Engine {
   /// Ports of this environment's listening TCP servers (0 for each Unix one), so that a
   /// connect to one of them is known (see `SocketHandle::settle_at_once`).
   listeners: RefCell<Vec<u16>>,
+  /// Calls JS in the loop's close phase (None where libuv's functions are not at hand).
+  close_phase: Option<ClosePhase>,
 }
 
 thread_local! {
@@ -162,9 +165,14 @@ impl Engine {
   }
 }
 
-/// Set up this environment's engine; `dispatch(batch)` receives every batch of events.
+/// Set up this environment's engine; `dispatch(batch)` receives every batch of events, and
+/// `close_phase()` is called in the loop's close phase when `scheduleClosePhase` asked for it.
 #[napi(catch_unwind)]
-pub fn init_engine(env: Env, dispatch: Function<'_, Array, ()>) -> Result<()> {
+pub fn init_engine(
+  env: Env,
+  dispatch: Function<'_, Array, ()>,
+  close_phase: Function<'_, (), ()>,
+) -> Result<()> {
   if ENGINE.with(|e| e.borrow().is_some()) {
     return Ok(());
   }
@@ -220,6 +228,8 @@ pub fn init_engine(env: Env, dispatch: Function<'_, Array, ()>) -> Result<()> {
     runtime: RefCell::new(None),
     socket_files: RefCell::new(Vec::new()),
     listeners: RefCell::new(Vec::new()),
+    // SAFETY: JS thread, this env, a function.
+    close_phase: unsafe { ClosePhase::new(raw_env, close_phase.raw()) },
   });
   ENGINE.with(|e| *e.borrow_mut() = Some(engine));
   // SAFETY: the hook runs on this thread when the environment is torn down.
@@ -231,6 +241,25 @@ pub fn init_engine(env: Env, dispatch: Function<'_, Array, ()>) -> Result<()> {
     ))?;
   }
   Ok(())
+}
+
+/// Have `close_phase` called in this loop iteration's close phase, where libuv runs close
+/// callbacks; with `hold_events`, no batch is delivered before it. False when not possible
+/// (JS then uses `setImmediate`).
+#[napi(catch_unwind)]
+pub fn schedule_close_phase(hold_events: bool) -> bool {
+  with_engine(|e| e.close_phase.as_ref().is_some_and(|c| c.schedule(hold_events))).unwrap_or(false)
+}
+
+/// libuv's close callback of the close phase: call JS (see `phase`).
+pub fn run_close_phase() {
+  let engine = ENGINE.with(|e| e.borrow().clone());
+  if let Some(engine) = engine {
+    if let Some(phase) = &engine.close_phase {
+      // SAFETY: libuv runs close callbacks on the JS thread, outside JS.
+      unsafe { phase.run(engine.env, engine.tsfn.0) };
+    }
+  }
 }
 
 /// Keep the process alive: a referenced handle exists.
@@ -261,6 +290,10 @@ unsafe extern "C" fn cleanup(_arg: *mut c_void) {
   let engine = ENGINE.with(|e| e.borrow_mut().take());
   if let Some(engine) = engine {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.shutdown()));
+    if let Some(phase) = &engine.close_phase {
+      // SAFETY: on the JS thread, while the environment is torn down.
+      unsafe { phase.release(engine.env) };
+    }
     // SAFETY: the queue is closed, so no thread calls the function any more.
     unsafe {
       sys::napi_release_threadsafe_function(engine.tsfn.0, sys::ThreadsafeFunctionReleaseMode::abort);
@@ -286,6 +319,9 @@ unsafe extern "C" fn call_js(
   let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
     // SAFETY: `ctx` is the queue `Arc` leaked in `init_engine`, alive until the finalizer.
     let queue = unsafe { &*(ctx as *const EventQueue) };
+    if crate::phase::hold_batch() {
+      return;
+    }
     let mut events = Vec::new();
     queue.take(&mut events);
     if events.is_empty() {
@@ -297,7 +333,8 @@ unsafe extern "C" fn call_js(
     unsafe { deliver(env, js_cb, events, &mut answered) };
     SPIN.with(|spin| {
       let mut spin = spin.borrow_mut();
-      if spin.should_spin(count) {
+      // (Not while a 'close' is due: libuv would run the close phase first.)
+      if !crate::phase::pending() && spin.should_spin(count) {
         // The sockets that just got data are where the next data most likely comes from: JS
         // has probably answered it. Read them here as well (see `SocketShared::assist_read`).
         spin.spin(|| queue.has_pending() || answered.iter().any(|s| s.assist_read()));
