@@ -1013,3 +1013,25 @@ const srv = net.createServer().listen(0, '127.0.0.1', async () => {
   assert.deepEqual(outcome(actual), outcome(expected));
   assert.match(expected.stdout, /uncaught from close 1/);
 });
+
+test("connect() right after destroy() while a Unix socket connect is in flight: the cancelled request fails the new connect (ECANCELED), as node", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listen(net, ports);
+      // (From the check phase: Node's close phase comes before the next poll phase. Called
+      // before its loop's poll phase, Node would see the new connect complete first, and its
+      // afterConnect assertion would kill the process.)
+      const s = await new Promise((resolve) =>
+        setImmediate(() => {
+          const s = net.connect(path.join(os.tmpdir(), `rsnet-missing-${process.pid}.sock`));
+          t.events(s, CONNECT_EVENTS);
+          s.destroy(new Error('first'));
+          s.connect(srv.port, '127.0.0.1');
+          resolve(s);
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      t.push('destroyed', s.destroyed, s.connecting);
+      await srv.close();
+    }),
+  ));

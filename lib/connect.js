@@ -469,6 +469,7 @@ function abandonAttempts(self, context) {
 function emitAttemptCanceled(self, req) {
   const ex = connectionError(req, UV_ECANCELED);
   self.emit('connectionAttemptFailed', req.address, req.port, req.addressType, ex);
+  return ex;
 }
 
 function onConnectOutcome(self, status) {

@@ -81,6 +81,8 @@ class CloseState {
     this.isException = isException;
     /** The request of an autoSelectFamily attempt the close cancels (reported first). */
     this.canceledAttempt = canceledAttempt;
+    /** A connect request left in flight when connect() was called again (see finishClose). */
+    this.orphanedConnect = null;
   }
 }
 
@@ -377,6 +379,9 @@ class SocketPrototype extends stream.Duplex {
       // A handle destroy() is still closing gets its 'close' all the same, as in Node, where
       // its close callback runs in this loop iteration's close phase (see below).
       closing = this[kCloseState];
+      if (closing?.handle.isActive(ACTIVE_CONNECTING) && !closing.canceledAttempt) {
+        closing.orphanedConnect = closing.handle.request ?? null;
+      }
       this._handle = null;
       this._peername = null;
       this._sockname = null;
@@ -973,6 +978,15 @@ function finishClose(socket, state) {
   if (state.handle.closed) return;
   state.handle.release();
   if (state.canceledAttempt) emitAttemptCanceled(socket, state.canceledAttempt);
+  // libuv cancels the request of a connect in flight when its handle closes, just before the
+  // close callback. Node's afterConnect then takes the ECANCELED for the socket's connect in
+  // progress (the socket connects again): reported, and the socket destroyed with it. (Were
+  // the socket connected by then, Node's assertion would fail and kill the process; that is
+  // left out.)
+  if (state.orphanedConnect && socket.connecting && !socket.destroyed) {
+    const ex = emitAttemptCanceled(socket, state.orphanedConnect);
+    socket.destroy(ex);
+  }
   // (Writes belong to the socket's current handle; a handle left closing when the socket
   // connected again has none.)
   if (socket[kCloseState] === state) cancelPendingWrites(socket);
