@@ -1035,3 +1035,26 @@ test("connect() right after destroy() while a Unix socket connect is in flight: 
       await srv.close();
     }),
   ));
+
+test('bytesRead and bytesWritten are the current handle\'s: connect() after destroy() starts them from 0, as node', () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listen(net, ports, '127.0.0.1', {}, (c) => c.end('hello'));
+      const s = net.connect(srv.port, '127.0.0.1');
+      await once(s, 'connect');
+      s.resume();
+      s.write('abcde');
+      await once(s, 'end');
+      t.push('first', s.bytesRead, s.bytesWritten);
+      s.destroy();
+      t.push('destroyed', s.bytesRead, s.bytesWritten);
+      s.connect(srv.port, '127.0.0.1');
+      t.push('connecting again', s.bytesRead, s.bytesWritten);
+      await once(s, 'connect');
+      t.push('connected again', s.bytesRead, s.bytesWritten);
+      s.destroy();
+      await once(s, 'close');
+      t.push('closed', s.bytesRead, s.bytesWritten);
+      await srv.close();
+    }),
+  ));

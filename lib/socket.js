@@ -396,6 +396,9 @@ class SocketPrototype extends stream.Duplex {
       // state (a socket end()ed before its first connect() is writable again).
       this._undestroy();
       this._sockname = null;
+      // Node's counters are the handle's: a new one starts from 0.
+      this[kBytesRead] = 0;
+      this[kBytesWritten] = 0;
       if (this[kBuffer]) initUserBuffer(this);
       // (A handle kept from before stays what it is: see startConnect.)
       this[kIsPipe] = pipe;
