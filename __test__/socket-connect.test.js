@@ -1058,3 +1058,54 @@ test('bytesRead and bytesWritten are the current handle\'s: connect() after dest
       await srv.close();
     }),
   ));
+
+// libuv completes a shutdown with nothing left to write from its pending queue: right after
+// the poll phase that asked for it (before the check phase's immediates), else in the next
+// iteration's pending phase (before its immediates).
+test("end() with nothing queued: 'finish' comes where libuv completes the shutdown, before the immediates queued with it, as node", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listen(net, ports, '127.0.0.1', { allowHalfOpen: true }, (c) => c.resume());
+      const open = async () => {
+        const s = net.connect({ port: srv.port, host: '127.0.0.1', allowHalfOpen: true });
+        await once(s, 'connect');
+        s.on('finish', () => t.push('finish'));
+        return s;
+      };
+      // From an I/O callback.
+      const a = await open();
+      await new Promise((resolve) => {
+        a.once('data', () => {
+          setImmediate(() => t.push('immediate queued in the poll phase'));
+          a.end();
+          setTimeout(resolve, 20);
+        });
+        srv.conns[0].write('x');
+      });
+      // From the check phase.
+      const b = await open();
+      await new Promise((resolve) => {
+        setImmediate(() => {
+          setImmediate(() => t.push('immediate queued in the check phase'));
+          b.end();
+          setTimeout(resolve, 20);
+        });
+      });
+      // After the peer's end, with allowHalfOpen false: the socket ends itself.
+      const c = net.connect(srv.port, '127.0.0.1');
+      await once(c, 'connect');
+      c.on('finish', () => t.push('finish c'));
+      c.on('close', () => t.push('close c'));
+      await new Promise((resolve) => {
+        c.on('end', () => {
+          setImmediate(() => t.push('immediate after end', c.destroyed));
+          setTimeout(resolve, 20);
+        });
+        c.resume();
+        srv.conns[2].end();
+      });
+      a.destroy();
+      b.destroy();
+      await srv.close();
+    }),
+  ));

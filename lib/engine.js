@@ -23,7 +23,7 @@ const state = (globalThis[kState] ??= {
   initialised: false,
   keepAlive: 0, // active, referenced handles
   live: 0, // native handles holding a descriptor
-  closePhase: { queued: [], running: [] }, // see atClosePhase
+  phases: [0, 1].map(() => ({ queued: [], running: [], next: 0 })), // see atClosePhase
 });
 const { owners } = state;
 const kOnEvent = Symbol.for('rsnet.onEvent');
@@ -31,7 +31,7 @@ const kOnEvent = Symbol.for('rsnet.onEvent');
 function init() {
   if (state.initialised) return;
   state.initialised = true;
-  binding.initEngine(dispatch, runClosePhase);
+  binding.initEngine(dispatch, runPhase);
 }
 
 /**
@@ -43,30 +43,47 @@ function init() {
  */
 function atClosePhase(fn, holdEvents = false) {
   init();
-  const fns = state.closePhase.queued;
+  const fns = state.phases[CLOSE].queued;
   if (fns.length === 0 || holdEvents) {
-    if (!binding.scheduleClosePhase(holdEvents) && fns.length === 0) setImmediate(closePhaseFallback);
+    if (!binding.scheduleClosePhase(holdEvents) && fns.length === 0) setImmediate(phaseFallback, CLOSE);
   }
   fns.push(fn);
 }
 
-/** The close phase, from native: `start` first, then again while it returns true. */
-function runClosePhase(start) {
-  const phase = state.closePhase;
-  if (start) {
-    phase.running = phase.queued;
-    phase.queued = [];
-  }
-  const fn = phase.running.pop();
-  if (fn === undefined) return false;
-  fn();
-  return phase.running.length > 0;
+/**
+ * Call `fn` where libuv runs the callbacks of its pending queue, as it completes a shutdown
+ * with nothing left to write: right after this poll phase when called from it (before the
+ * check phase's immediates), else in the next pending phase (after the timers, before the
+ * poll). In order, each as its own callback.
+ */
+function atPendingPhase(fn) {
+  init();
+  const fns = state.phases[PENDING].queued;
+  if (fns.length === 0 && !binding.schedulePendingPhase()) setImmediate(phaseFallback, PENDING);
+  fns.push(fn);
 }
 
-function closePhaseFallback() {
+const CLOSE = 0;
+const PENDING = 1;
+
+/** A phase, from native: `start` first, then again while it returns true. */
+function runPhase(kind, start) {
+  const phase = state.phases[kind];
+  if (start) {
+    phase.running = kind === CLOSE ? phase.queued.reverse() : phase.queued;
+    phase.queued = [];
+    phase.next = 0;
+  }
+  if (phase.next >= phase.running.length) return false;
+  const fn = phase.running[phase.next++];
+  fn();
+  return phase.next < phase.running.length;
+}
+
+function phaseFallback(kind) {
   for (let start = true, more = true; more; start = false) {
     try {
-      more = runClosePhase(start);
+      more = runPhase(kind, start);
     } catch (err) {
       process.nextTick(rethrow, err);
     }
@@ -304,6 +321,7 @@ module.exports = {
   createServerHandle,
   guessHandleType,
   atClosePhase,
+  atPendingPhase,
   duplicateFd: (fd) => binding.duplicateFd(fd),
   liveHandles,
   ACTIVE_LISTENING,

@@ -315,11 +315,12 @@ class SocketPrototype extends stream.Duplex {
       return this.once('connect', () => this._final(cb));
     }
     if (!this._handle) return cb();
-    // libuv sends the FIN and calls back on a later turn of the loop; doing both then keeps
-    // 'finish' ahead of anything the peer does in response.
+    // libuv sends the FIN and calls back from its pending queue (see engine.atPendingPhase);
+    // doing both then keeps 'finish' ahead of anything the peer does in response.
     this[kShutdownCallback] = cb;
     this._handle.setActive(ACTIVE_SHUTDOWN, true);
-    setImmediate(shutdownNow, this, this._handle);
+    const handle = this._handle;
+    engine.atPendingPhase(() => shutdownNow(this, handle));
   }
 
   _destroy(exception, cb) {

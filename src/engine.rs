@@ -22,7 +22,7 @@ use napi_derive::napi;
 use tokio::task::AbortHandle;
 
 use crate::events::{Event, EventQueue};
-use crate::phase::ClosePhase;
+use crate::phase::{Phase, Phases};
 use crate::runtime::IoRuntime;
 use crate::socket::SocketHandle;
 use crate::spin::SpinPolicy;
@@ -73,8 +73,9 @@ pub struct Engine {
   /// Ports of this environment's listening TCP servers (0 for each Unix one), so that a
   /// connect to one of them is known (see `SocketHandle::settle_at_once`).
   listeners: RefCell<Vec<u16>>,
-  /// Calls JS in the loop's close phase (None where libuv's functions are not at hand).
-  close_phase: Option<ClosePhase>,
+  /// Calls JS in the loop's close and pending phases (None where libuv's functions are not
+  /// at hand).
+  phases: Option<Phases>,
 }
 
 thread_local! {
@@ -166,12 +167,13 @@ impl Engine {
 }
 
 /// Set up this environment's engine; `dispatch(batch)` receives every batch of events, and
-/// `close_phase()` is called in the loop's close phase when `scheduleClosePhase` asked for it.
+/// `on_phase(phase, start)` is called in the loop phases `scheduleClosePhase` and
+/// `schedulePendingPhase` ask for (see `phase`).
 #[napi(catch_unwind)]
 pub fn init_engine(
   env: Env,
   dispatch: Function<'_, Array, ()>,
-  close_phase: Function<'_, (), ()>,
+  on_phase: Function<'_, (u32, bool), bool>,
 ) -> Result<()> {
   if ENGINE.with(|e| e.borrow().is_some()) {
     return Ok(());
@@ -229,7 +231,7 @@ pub fn init_engine(
     socket_files: RefCell::new(Vec::new()),
     listeners: RefCell::new(Vec::new()),
     // SAFETY: JS thread, this env, a function.
-    close_phase: unsafe { ClosePhase::new(raw_env, close_phase.raw()) },
+    phases: unsafe { Phases::new(raw_env, on_phase.raw()) },
   });
   ENGINE.with(|e| *e.borrow_mut() = Some(engine));
   // SAFETY: the hook runs on this thread when the environment is torn down.
@@ -243,21 +245,28 @@ pub fn init_engine(
   Ok(())
 }
 
-/// Have `close_phase` called in this loop iteration's close phase, where libuv runs close
-/// callbacks; with `hold_events`, no batch is delivered before it. False when not possible
-/// (JS then uses `setImmediate`).
+/// Have the phase callback called in this loop iteration's close phase, where libuv runs
+/// close callbacks; with `hold_events`, no batch is delivered before it. False when not
+/// possible (JS then uses `setImmediate`).
 #[napi(catch_unwind)]
 pub fn schedule_close_phase(hold_events: bool) -> bool {
-  with_engine(|e| e.close_phase.as_ref().is_some_and(|c| c.schedule(hold_events))).unwrap_or(false)
+  with_engine(|e| e.phases.as_ref().is_some_and(|p| p.schedule_close(hold_events))).unwrap_or(false)
 }
 
-/// libuv's close callback of the close phase: call JS (see `phase`).
-pub fn run_close_phase() {
+/// Have the phase callback called where libuv runs its pending callbacks (see `phase`).
+/// False when not possible (JS then uses `setImmediate`).
+#[napi(catch_unwind)]
+pub fn schedule_pending_phase() -> bool {
+  with_engine(|e| e.phases.as_ref().is_some_and(|p| p.schedule_pending())).unwrap_or(false)
+}
+
+/// libuv's callback of a phase: call JS (see `phase`).
+pub fn run_phase(phase: Phase) {
   let engine = ENGINE.with(|e| e.borrow().clone());
   if let Some(engine) = engine {
-    if let Some(phase) = &engine.close_phase {
-      // SAFETY: libuv runs close callbacks on the JS thread, outside JS.
-      unsafe { phase.run(engine.env, engine.tsfn.0) };
+    if let Some(phases) = &engine.phases {
+      // SAFETY: libuv runs its callbacks on the JS thread, outside JS.
+      unsafe { phases.run(engine.env, engine.tsfn.0, phase) };
     }
   }
 }
@@ -290,9 +299,9 @@ unsafe extern "C" fn cleanup(_arg: *mut c_void) {
   let engine = ENGINE.with(|e| e.borrow_mut().take());
   if let Some(engine) = engine {
     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engine.shutdown()));
-    if let Some(phase) = &engine.close_phase {
+    if let Some(phases) = &engine.phases {
       // SAFETY: on the JS thread, while the environment is torn down.
-      unsafe { phase.release(engine.env) };
+      unsafe { phases.release(engine.env) };
     }
     // SAFETY: the queue is closed, so no thread calls the function any more.
     unsafe {

@@ -8,7 +8,8 @@
 //!   delivers batches of events to JS, ref/unref of the process, teardown.
 //! - [`events`]: the event queue and the events that cross to JS.
 //! - [`runtime`]: the tokio runtime thread, started lazily, stopped with the environment.
-//! - [`phase`]: JS called in the loop's close phase, where Node emits `'close'`.
+//! - [`phase`]: JS called in the loop's close phase (where Node emits `'close'`) and where
+//!   libuv runs its pending callbacks (a shutdown's completion).
 //! - [`spin`]: when the JS thread waits briefly for the next batch instead of sleeping.
 //! - [`socket`]: `SocketHandle`: connect, read task, direct writes, shutdown, options.
 //! - [`server`]: `ServerHandle`: bind, listen, accept loop, close.
