@@ -132,7 +132,7 @@ impl Phases {
     unsafe {
       let ok = sys::napi_get_uv_event_loop(env, &mut uv_loop) == sys::Status::napi_ok
         && sys::napi_create_reference(env, callback, 1, &mut callback_ref) == sys::Status::napi_ok
-        && sys::napi_create_string_utf8(env, c"rsnet:close".as_ptr(), 11, &mut name) == sys::Status::napi_ok
+        && sys::napi_create_string_utf8(env, c"rsnet:phase".as_ptr(), 11, &mut name) == sys::Status::napi_ok
         && sys::napi_async_init(env, ptr::null_mut(), name, &mut async_context) == sys::Status::napi_ok;
       ok.then_some(Phases {
         uv_loop,
