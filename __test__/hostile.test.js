@@ -22,7 +22,8 @@ const EVENTS = ['data', 'end', 'finish', 'timeout', 'error', 'close'];
 /** Node 20 and 22 (libuv < 1.52) may report a reset behind unread data as a clean end. */
 const RESET_AS_EOF = Number(process.versions.node.split('.')[0]) < 24;
 const RESET_AS_EOF_TODO =
-  RESET_AS_EOF && 'diverges on Node 20/22: node ends (the reset taken for EOF), ours ECONNRESET';
+  RESET_AS_EOF &&
+  'diverges on Node 20/22: node ends (the reset taken for EOF), ours ECONNRESET (read before the reset came)';
 
 /**
  * A server of `net` on 127.0.0.1:0. Each accepted socket's events are recorded in `lists` (in
@@ -243,10 +244,10 @@ test('a peer that asks, never reads, then resets: each callback of the answer ru
   ));
 
 // libuv before 1.52 (Node 20, 22) takes the hang-up of a reset that arrives behind unread data
-// for EOF once a read comes back short: node:net emits 'end', close(false). Node 24: ECONNRESET.
+// for EOF once a read comes back short: node:net emits 'end', close(false), and so does rsnet
+// on those versions (HANG_UP_IS_EOF in src/socket.rs). Node 24: ECONNRESET.
 test(
   'a peer that floods a connection paused at accept, then resets: seen only on resume()',
-  { todo: RESET_AS_EOF_TODO },
   () =>
     compare(
       withPorts(async (net, t, ports) => {
@@ -476,7 +477,9 @@ function resetMidResponse(size) {
 test('a server that resets mid-response (64 KiB): data, then ECONNRESET on read, close(true)', () =>
   compare(resetMidResponse(64 * 1024)));
 
-// (See the paused-at-accept scenario above: the same reset read as EOF on Node 20 and 22.)
+// (See the paused-at-accept scenario above: the same reset read as EOF on Node 20 and 22,
+// whose loop thread wakes once the data and the reset are both there. rsnet's I/O thread
+// reads the data as it comes, before the reset, so the reset is a read error.)
 test(
   'a server that resets mid-response (100 000 bytes): what node reports for the reset',
   { todo: RESET_AS_EOF_TODO },

@@ -5,9 +5,13 @@
 const nodeNet = require('node:net');
 
 const nodeMajor = Number(process.versions.node.split('.')[0]);
+const [uvMajor, uvMinor] = process.versions.uv.split('.').map(Number);
 
 module.exports = {
   nodeMajor,
+  /** libuv before 1.52 (Node 20, 22) takes a hang-up (POLLHUP) seen right after a short read
+   * for the end of the stream: a reset that arrives behind data reads as a clean end. */
+  hangUpIsEof: uvMajor === 1 && uvMinor < 52,
   /** Node 22+ checks `options.host` in connect() (a string without null bytes) before any
    * lookup; Node 20 leaves it to dns.lookup ("hostname" argument). */
   validatesConnectHost: nodeMajor >= 22,

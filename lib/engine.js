@@ -32,6 +32,7 @@ function init() {
   if (state.initialised) return;
   state.initialised = true;
   binding.initEngine(dispatch, runPhase);
+  binding.setHangUpIsEof(require('./compat').hangUpIsEof);
 }
 
 /**

@@ -44,6 +44,19 @@ use crate::events::{lock, Event, EventQueue};
 /// Node reads a paused stream.
 pub const READ_AHEAD: usize = 256 * 1024;
 pub const READ_AHEAD_PAUSED: usize = 0;
+/// libuv before 1.52 (Node 20 and 22) reads 64 KiB at a time and takes a hang-up (POLLHUP)
+/// seen right after a short read for the end of the stream, without reading on: a reset that
+/// arrived behind data then reads as a clean end. Set by JS for those versions; the last of
+/// libuv's reads is short unless the bytes read since the socket was last drained are a
+/// multiple of 64 KiB (`Inbox::run`).
+static HANG_UP_IS_EOF: AtomicBool = AtomicBool::new(false);
+
+/// Whether a hang-up after a short read ends the stream (libuv before 1.52; see above).
+#[napi(catch_unwind)]
+pub fn set_hang_up_is_eof(on: bool) {
+  HANG_UP_IS_EOF.store(on, Ordering::Relaxed);
+}
+
 /// Size of a fresh read buffer.
 const READ_CHUNK: usize = 64 * 1024;
 /// A read buffer with less spare room than this is grown before the next read.
@@ -158,6 +171,8 @@ pub struct Inbox {
   /// Direct reads: the socket has something to read (data, EOF or an error) and JS reads it
   /// itself, into its own buffer.
   pub ready: bool,
+  /// Bytes read since the socket was last drained, modulo 64 KiB (see `HANG_UP_IS_EOF`).
+  pub run: u16,
 }
 
 impl Inbox {
@@ -400,30 +415,55 @@ impl SocketShared {
     with_read_buf(|buf| {
       // A plain `recv`: tokio's readiness for this socket is only updated on the runtime
       // thread, after its own wake-up, which is what this read is ahead of.
+      let room = buf.spare_capacity_mut().len();
       let result = SockRef::from(&conn.stream).recv(buf.spare_capacity_mut());
       if let Ok(n) = result {
         // SAFETY: `recv` initialised the first `n` bytes of the spare room.
         unsafe { buf.set_len(buf.len() + n) };
       }
-      self.file_read(result, buf) != Filed::Nothing
+      let drained = matches!(result, Ok(n) if n > 0 && n < room);
+      self.file_read(result, buf, drained.then_some(&conn.stream)) != Filed::Nothing
     })
   }
 
   /// File the outcome of a read into `buf` (its bytes, the end of the stream or an error) in
-  /// the inbox, and queue a `Readable` event for it. The caller holds `read_lock`.
-  fn file_read(self: &Arc<Self>, result: io::Result<usize>, buf: &mut BytesMut) -> Filed {
+  /// the inbox, and queue a `Readable` event for it. `drained`: the read was short, it
+  /// emptied this stream. The caller holds `read_lock`.
+  fn file_read(
+    self: &Arc<Self>,
+    result: io::Result<usize>,
+    buf: &mut BytesMut,
+    drained: Option<&Stream>,
+  ) -> Filed {
     let mut inbox = lock(&self.inbox);
     let filed = match result {
       Ok(0) => {
         inbox.eof = true;
         Filed::Ended
       }
-      Ok(_) => {
+      Ok(n) => {
         inbox.append(buf);
         inbox.awaiting_js = true;
-        Filed::Data
+        if HANG_UP_IS_EOF.load(Ordering::Relaxed) {
+          // (Modulo 64 KiB: `as u16` keeps the low 16 bits.)
+          inbox.run = inbox.run.wrapping_add(n as u16);
+          if let Some(stream) = drained {
+            let short_for_libuv = std::mem::take(&mut inbox.run) != 0;
+            if short_for_libuv && stream.hung_up() {
+              inbox.eof = true;
+            }
+          }
+        }
+        if inbox.eof {
+          Filed::Ended
+        } else {
+          Filed::Data
+        }
       }
-      Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Filed::Nothing,
+      Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+        inbox.run = 0;
+        return Filed::Nothing;
+      }
       Err(e) => {
         inbox.errno = errno_of(&e);
         if inbox.errno == -libc::ECONNRESET {
@@ -522,10 +562,10 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
     }
     let filed = match ready {
       Ok(()) => with_read_buf(|buf| {
-        let result = read_some(&conn.stream, buf);
-        shared.file_read(result, buf)
+        let (result, drained) = read_some(&conn.stream, buf);
+        shared.file_read(result, buf, drained.then_some(&conn.stream))
       }),
-      Err(e) => shared.file_read(Err(e), &mut BytesMut::new()),
+      Err(e) => shared.file_read(Err(e), &mut BytesMut::new(), None),
     };
     if filed == Filed::Ended {
       return;
@@ -533,13 +573,13 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
   }
 }
 
-/// One `recv` into the spare room of `buf`.
+/// One `recv` into the spare room of `buf`, and whether it drained the socket.
 ///
 /// A read that does not fill the room drained the socket: its readiness is cleared right away
 /// (by answering `WouldBlock` to tokio's `try_io`), which spares the `recv` that would only
 /// return `EAGAIN`. Edge-triggered epoll reports the next data as a new event, so nothing is
 /// missed.
-fn read_some(stream: &Stream, buf: &mut BytesMut) -> io::Result<usize> {
+fn read_some(stream: &Stream, buf: &mut BytesMut) -> (io::Result<usize>, bool) {
   let mut nread = 0;
   let result = stream.try_io(tokio::io::Interest::READABLE, || {
     let spare = buf.spare_capacity_mut();
@@ -554,8 +594,8 @@ fn read_some(stream: &Stream, buf: &mut BytesMut) -> io::Result<usize> {
     Ok(n)
   });
   match result {
-    Err(e) if e.kind() == io::ErrorKind::WouldBlock && nread > 0 => Ok(nread),
-    other => other,
+    Err(e) if e.kind() == io::ErrorKind::WouldBlock && nread > 0 => (Ok(nread), true),
+    other => (other, false),
   }
 }
 

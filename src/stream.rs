@@ -4,6 +4,7 @@
 //! (`SockRef` from the descriptor for `send`/`recv`); only TCP has socket addresses, `TCP_NODELAY`
 //! and keep-alive, and JS never asks a Unix socket for them.
 
+use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
@@ -30,6 +31,20 @@ impl Stream {
       Stream::Tcp(s) => s.poll_read_ready(cx),
       Stream::Unix(s) => s.poll_read_ready(cx),
     }
+  }
+
+  /// Whether the reactor last saw this socket hung up (both directions closed: a reset, or the
+  /// peer's FIN after our own shutdown), as epoll's POLLHUP. tokio keeps those bits once set,
+  /// and reading them takes no syscall (the socket is writable as a rule, so the poll returns
+  /// at once without registering a waiter).
+  pub fn hung_up(&self) -> bool {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let interest = Interest::READABLE | Interest::WRITABLE;
+    let ready = match self {
+      Stream::Tcp(s) => std::pin::pin!(s.ready(interest)).poll(&mut cx),
+      Stream::Unix(s) => std::pin::pin!(s.ready(interest)).poll(&mut cx),
+    };
+    matches!(ready, Poll::Ready(Ok(r)) if r.is_read_closed() && r.is_write_closed())
   }
 
   pub async fn writable(&self) -> io::Result<()> {
