@@ -776,3 +776,36 @@ test('many small writes keep their order and content', () =>
       await p.close();
     }),
   ));
+
+// Node runs each I/O callback on its own: the ticks and microtasks one queues run before the
+// next event, even when several sockets' events come from one poll.
+test("ticks and microtasks queued by one socket's 'data' run before the next socket's event, as node", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listenOn(net, ports);
+      const clients = [];
+      for (let i = 0; i < 4; i++) {
+        const c = net.connect(srv.port, '127.0.0.1');
+        await once(c, 'connect');
+        clients.push(c);
+      }
+      while (srv.conns.length < clients.length) await new Promise((r) => setImmediate(r));
+      const log = [];
+      let got = 0;
+      const all = new Promise((resolve) => {
+        clients.forEach((c) =>
+          c.on('data', () => {
+            log.push('data');
+            process.nextTick(() => log.push('tick'));
+            Promise.resolve().then(() => log.push('microtask'));
+            if (++got === clients.length) setTimeout(resolve, 20);
+          }),
+        );
+      });
+      for (const s of srv.conns) s.write('x');
+      await all;
+      t.push('log', log.join(' '));
+      for (const c of clients) c.destroy();
+      await srv.close();
+    }),
+  ));

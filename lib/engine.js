@@ -23,6 +23,7 @@ const state = (globalThis[kState] ??= {
   initialised: false,
   keepAlive: 0, // active, referenced handles
   live: 0, // native handles holding a descriptor
+  resume: 0, // where dispatch goes on after a throw
   phases: [0, 1].map(() => ({ queued: [], running: [], next: 0 })), // see atClosePhase
 });
 const { owners } = state;
@@ -91,24 +92,32 @@ function phaseFallback(kind) {
   }
 }
 
-/** Deliver one batch `[kind, id, payload, ...]`; events of unknown ids are dropped. */
-function dispatch(batch) {
-  for (let i = 0; i < batch.length; i += 3) {
+// Node's own: run the ticks and microtasks queued so far (its timers call it between timers).
+const runNextTicks = process._tickCallback;
+
+/**
+ * Deliver one batch `[kind, id, payload, ...]`; events of unknown ids are dropped. As in Node,
+ * where each I/O callback is its own, the ticks and microtasks an event's listeners queue run
+ * before the next event (after the last one, when the batch's callback returns). A throw, a
+ * listener's or a tick's, leaves this function: native reports it as an 'uncaughtException',
+ * as Node reports one from any callback, and calls again with `resume`, and the batch goes on
+ * from where it stopped.
+ */
+function dispatch(batch, resume) {
+  let i = resume ? state.resume : 0;
+  for (; i < batch.length; i += 3) {
+    if (i > 0) {
+      state.resume = i;
+      runNextTicks();
+    }
+    state.resume = i + 3;
     const owner = owners.get(batch[i + 1]);
     if (owner === undefined) {
       // A connection accepted just before its server closed: nobody will take it.
       if (batch[i] === EventKind.Connection) batch[i + 2].close(false);
       continue;
     }
-    try {
-      owner[kOnEvent](batch[i], batch[i + 2]);
-    } catch (err) {
-      // A listener threw. Rethrown from a tick callback it becomes a proper
-      // 'uncaughtException' (an exception left pending in a native callback would only be a
-      // warning); the rest of the batch is still delivered, as each event is its own callback
-      // in Node.
-      process.nextTick(rethrow, err);
-    }
+    owner[kOnEvent](batch[i], batch[i + 2]);
   }
 }
 

@@ -172,7 +172,7 @@ impl Engine {
 #[napi(catch_unwind)]
 pub fn init_engine(
   env: Env,
-  dispatch: Function<'_, Array, ()>,
+  dispatch: Function<'_, (Array, bool), ()>,
   on_phase: Function<'_, (u32, bool), bool>,
 ) -> Result<()> {
   if ENGINE.with(|e| e.borrow().is_some()) {
@@ -527,9 +527,23 @@ unsafe fn deliver(
     }
     let mut global = ptr::null_mut();
     sys::napi_get_undefined(env, &mut global);
+    let mut args = [array, ptr::null_mut()];
+    sys::napi_get_boolean(env, false, &mut args[1]);
     let mut result = ptr::null_mut();
-    // An exception thrown by a listener stays pending and becomes 'uncaughtException', as
-    // for any other callback from native code.
-    sys::napi_call_function(env, global, js_cb, 1, &array, &mut result);
+    // A listener or a tick that throws: an 'uncaughtException' now, as from any callback in
+    // Node, then the rest of the batch (`dispatch(batch, true)` goes on where it stopped).
+    // (When JS cannot run any more, the call fails with no exception pending: stop.)
+    while sys::napi_call_function(env, global, js_cb, 2, args.as_ptr(), &mut result)
+      == sys::Status::napi_pending_exception
+    {
+      let mut pending = false;
+      sys::napi_is_exception_pending(env, &mut pending);
+      let mut err = ptr::null_mut();
+      if !pending || sys::napi_get_and_clear_last_exception(env, &mut err) != sys::Status::napi_ok {
+        break;
+      }
+      sys::napi_fatal_exception(env, err);
+      sys::napi_get_boolean(env, true, &mut args[1]);
+    }
   }
 }
