@@ -809,3 +809,40 @@ test("ticks and microtasks queued by one socket's 'data' run before the next soc
       await srv.close();
     }),
   ));
+
+test("a 'data' listener or a tick that throws: an 'uncaughtException' at once, and the other sockets' events still come, as node", async () => {
+  const assert = require('node:assert/strict');
+  const { OURS, PRELUDE, runChild, outcome } = require('./helpers/child');
+  const script = `${PRELUDE}
+process.on('uncaughtException', (e) => log('uncaught', e.message));
+const accepted = [];
+const srv = net.createServer((s) => accepted.push(s)).listen(0, '127.0.0.1', async () => {
+  const cs = [];
+  for (let i = 0; i < 3; i++) {
+    const c = net.connect(srv.address().port, '127.0.0.1');
+    await new Promise((r) => c.once('connect', r));
+    cs.push(c);
+  }
+  while (accepted.length < cs.length) await new Promise((r) => setImmediate(r));
+  let n = 0;
+  cs.forEach((c, i) => c.on('data', () => {
+    log('data');
+    process.nextTick(() => { log('tick'); if (n === 2) throw new Error('tick'); });
+    if (++n === cs.length) setTimeout(() => { cs.forEach((c) => c.destroy()); srv.close(); }, 20);
+    if (n === 1) throw new Error('listener');
+  }));
+  // (Let the streams start flowing first: the data then comes as I/O events.)
+  setTimeout(() => { for (const s of accepted) s.write('x'); }, 20);
+});
+`;
+  const [expected, actual] = await Promise.all([runChild(script, 'node:net'), runChild(script, OURS)]);
+  // (Whether the last events come in one poll or two is timing; this much is not.)
+  const summary = (r) => {
+    const lines = r.stdout.trim().split('\n');
+    const count = (l) => lines.filter((x) => x === l).length;
+    return { ...outcome(r), stdout: undefined, first: lines.slice(0, 2), data: count('data'), ticks: count('tick'), tickThrew: count('uncaught tick') };
+  };
+  assert.deepEqual(summary(actual), summary(expected));
+  assert.deepEqual(summary(expected).first, ['data', 'uncaught listener']);
+  assert.deepEqual([summary(expected).data, summary(expected).ticks, summary(expected).tickThrew], [3, 3, 1]);
+});

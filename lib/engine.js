@@ -104,9 +104,10 @@ const runNextTicks = process._tickCallback;
  * from where it stopped.
  */
 function dispatch(batch, resume) {
-  let i = resume ? state.resume : 0;
-  for (; i < batch.length; i += 3) {
-    if (i > 0) {
+  const from = resume ? state.resume : 0;
+  for (let i = from; i < batch.length; i += 3) {
+    // (Not right after a throw: Node's callback that threw runs no ticks either.)
+    if (i > 0 && !(resume && i === from)) {
       state.resume = i;
       runNextTicks();
     }
