@@ -48,7 +48,9 @@ test('listen({ fd }) serves a listening socket, new Socket({ fd }) adopts a conn
       c.on('end', () => {
         console.log('reply', reply);
         const peer = nodeNet.createServer((s) => s.pipe(s)).listen(0, '127.0.0.1', () => {
-          const raw = nodeNet.connect(peer.address().port, '127.0.0.1', () => {
+          // (On an immediate: node:net starts reading right after its 'connect' listeners, and
+          // its handle must not read, or take the peer's FIN and close the descriptor, first.)
+          const raw = nodeNet.connect(peer.address().port, '127.0.0.1', () => setImmediate(() => {
             raw._handle.readStop();
             const adopted = new net.Socket({ fd: raw._handle.fd });
             console.log('adopted', adopted.readyState, adopted.remotePort === peer.address().port);
@@ -59,7 +61,7 @@ test('listen({ fd }) serves a listening socket, new Socket({ fd }) adopts a conn
               console.log('echo', got);
               process.exit(0);
             });
-          });
+          }));
         });
       });
     });
