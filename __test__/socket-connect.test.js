@@ -9,7 +9,7 @@ const path = require('node:path');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { compare, Trace, once, settle, rewriteTrace } = require('./helpers/compare.js');
-const { withPorts, listenOn: listen, freePort } = require('./helpers/ports.js');
+const { withPorts, listenOn: listen, connectAll, freePort } = require('./helpers/ports.js');
 
 // Events of a connection attempt, in the order node emits them. 'connectionAttempt*' are the
 // (node >= 20.12) events of the autoSelectFamily machinery, emitted for every attempt.
@@ -906,12 +906,7 @@ test("sockets destroyed in one tick emit 'close' the last destroyed first (libuv
   compare(
     withPorts(async (net, t, ports) => {
       const srv = await listen(net, ports);
-      const sockets = [];
-      for (let i = 0; i < 3; i++) {
-        const s = net.connect(srv.port, '127.0.0.1');
-        await once(s, 'connect');
-        sockets.push(s);
-      }
+      const sockets = await connectAll(net, srv.port, 3);
       const closed = sockets.map((s, i) => once(s, 'close').then(() => t.push('close', i)));
       for (const s of sockets) s.destroy();
       await Promise.all(closed);
@@ -939,12 +934,7 @@ test("'close' comes in the loop's close phase: after this check phase's immediat
   compare(
     withPorts(async (net, t, ports) => {
       const srv = await listen(net, ports);
-      const connected = async () => {
-        const s = net.connect(srv.port, '127.0.0.1');
-        await once(s, 'connect');
-        return s;
-      };
-      const [a, b, c] = [await connected(), await connected(), await connected()];
+      const [a, b, c] = await connectAll(net, srv.port, 3);
       for (const [s, name] of [[a, 'a'], [b, 'b'], [c, 'c']]) s.on('close', () => t.push('close', name));
       await new Promise((resolve) => {
         setImmediate(() => {

@@ -11,7 +11,7 @@ const test = require('node:test');
 const stream = require('node:stream');
 const { compare, describe, record, once, delay, settle } = require('./helpers/compare.js');
 const { prng, sha256, waitFor } = require('./helpers/data.js');
-const { withPorts, listenOn } = require('./helpers/ports.js');
+const { withPorts, listenOn, connectAll } = require('./helpers/ports.js');
 
 /** A listening server (port 0 on 127.0.0.1) that keeps its connections for cleanup. */
 function listen(net, ports, options = {}, onConnection) {
@@ -783,12 +783,7 @@ test("ticks and microtasks queued by one socket's 'data' run before the next soc
   compare(
     withPorts(async (net, t, ports) => {
       const srv = await listenOn(net, ports);
-      const clients = [];
-      for (let i = 0; i < 4; i++) {
-        const c = net.connect(srv.port, '127.0.0.1');
-        await once(c, 'connect');
-        clients.push(c);
-      }
+      const clients = await connectAll(net, srv.port, 4);
       while (srv.conns.length < clients.length) await new Promise((r) => setImmediate(r));
       const log = [];
       let got = 0;

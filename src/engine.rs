@@ -532,17 +532,10 @@ unsafe fn deliver(
     let mut result = ptr::null_mut();
     // A listener or a tick that throws: an 'uncaughtException' now, as from any callback in
     // Node, then the rest of the batch (`dispatch(batch, true)` goes on where it stopped).
-    // (When JS cannot run any more, the call fails with no exception pending: stop.)
     while sys::napi_call_function(env, global, js_cb, 2, args.as_ptr(), &mut result)
       == sys::Status::napi_pending_exception
+      && crate::phase::report_exception(env)
     {
-      let mut pending = false;
-      sys::napi_is_exception_pending(env, &mut pending);
-      let mut err = ptr::null_mut();
-      if !pending || sys::napi_get_and_clear_last_exception(env, &mut err) != sys::Status::napi_ok {
-        break;
-      }
-      sys::napi_fatal_exception(env, err);
       sys::napi_get_boolean(env, true, &mut args[1]);
     }
   }

@@ -219,10 +219,8 @@ impl Phases {
   /// JS thread, outside any JS call, with the environment alive.
   pub unsafe fn run(&self, env: sys::napi_env, tsfn: sys::napi_threadsafe_function, phase: Phase) {
     let (held, woken) = match phase {
-      Phase::Close => {
-        SCHEDULED.set(false);
-        (HOLD.replace(false), HELD_WAKE.replace(false))
-      }
+      // (`closed` cleared SCHEDULED.)
+      Phase::Close => (HOLD.replace(false), HELD_WAKE.replace(false)),
       Phase::Pending => {
         self.stop_pending();
         (false, false)
@@ -279,16 +277,7 @@ impl Phases {
         &mut result,
       );
       if status == sys::Status::napi_pending_exception {
-        // Also what Node answers when JS cannot run any more (the environment is stopping):
-        // then no exception is pending, and nothing more is called.
-        let mut pending = false;
-        sys::napi_is_exception_pending(env, &mut pending);
-        let mut err = ptr::null_mut();
-        if !pending || sys::napi_get_and_clear_last_exception(env, &mut err) != sys::Status::napi_ok {
-          return false;
-        }
-        sys::napi_fatal_exception(env, err);
-        return true;
+        return report_exception(env);
       }
       let mut more = false;
       status == sys::Status::napi_ok
@@ -316,6 +305,27 @@ impl Phases {
   }
 }
 
+/// After a call into JS answered `napi_pending_exception`: report the exception it threw as an
+/// `'uncaughtException'`, as Node reports one thrown from any callback, and return true (JS
+/// may be called again). False when there is none: Node answers so too when JS cannot run any
+/// more (the environment is stopping), and then nothing more is called.
+///
+/// # Safety
+/// JS thread, right after the failed call.
+pub unsafe fn report_exception(env: sys::napi_env) -> bool {
+  // SAFETY: napi calls on the JS thread.
+  unsafe {
+    let mut pending = false;
+    sys::napi_is_exception_pending(env, &mut pending);
+    let mut err = ptr::null_mut();
+    if !pending || sys::napi_get_and_clear_last_exception(env, &mut err) != sys::Status::napi_ok {
+      return false;
+    }
+    sys::napi_fatal_exception(env, err);
+    true
+  }
+}
+
 /// Whether a close phase is pending (the JS thread then does not spin for more events).
 pub fn pending() -> bool {
   SCHEDULED.get()
@@ -340,8 +350,9 @@ unsafe extern "C" fn pending_fired(_handle: *mut c_void) {
 }
 
 unsafe extern "C" fn closed(handle: *mut c_void) {
-  // SAFETY: the handle `schedule` allocated; libuv is done with it.
+  // SAFETY: the handle `schedule_close` allocated; libuv is done with it.
   unsafe { libc::free(handle) };
+  // (Even when the environment is gone: a later one on this thread schedules afresh.)
   SCHEDULED.set(false);
   let _ = std::panic::catch_unwind(|| crate::engine::run_phase(Phase::Close));
 }

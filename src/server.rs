@@ -139,11 +139,7 @@ impl Listener {
 }
 
 /// A TCP socket for `addr`, configured as libuv configures a listener, not yet bound.
-fn new_listener(
-  addr: std::net::SocketAddr,
-  ipv6_only: bool,
-  reuse_port: bool,
-) -> io::Result<(Socket, std::net::SocketAddr)> {
+fn new_listener(addr: std::net::SocketAddr, ipv6_only: bool, reuse_port: bool) -> io::Result<Socket> {
   let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
   // libuv sets SO_REUSEADDR on every TCP listener on Unix; Node inherits it.
   socket.set_reuse_address(true)?;
@@ -154,7 +150,7 @@ fn new_listener(
     socket.set_only_v6(ipv6_only)?;
   }
   socket.set_nonblocking(true)?;
-  Ok((socket, addr))
+  Ok(socket)
 }
 
 async fn accept_loop(server: u32, queue: Arc<EventQueue>, listener: Listener, pause_on_connect: bool) {
@@ -259,18 +255,20 @@ impl ServerHandle {
     if self.task.is_some() || self.bound.is_some() {
       return -libc::EINVAL;
     }
-    let socket = match socket_addr(&address, port).and_then(|a| new_listener(a, ipv6_only, reuse_port)) {
-      Ok((socket, addr)) => {
-        if let Err(e) = socket.bind(&addr.into()) {
-          if e.raw_os_error() != Some(libc::EADDRINUSE) {
-            return errno_of(&e);
-          }
-          self.delayed_error = -libc::EADDRINUSE;
-        }
-        socket
-      }
+    let created = socket_addr(&address, port).and_then(|addr| {
+      let socket = new_listener(addr, ipv6_only, reuse_port)?;
+      Ok((socket, addr))
+    });
+    let (socket, addr) = match created {
+      Ok(created) => created,
       Err(e) => return errno_of(&e),
     };
+    if let Err(e) = socket.bind(&addr.into()) {
+      if e.raw_os_error() != Some(libc::EADDRINUSE) {
+        return errno_of(&e);
+      }
+      self.delayed_error = -libc::EADDRINUSE;
+    }
     self.local = socket.local_addr().ok().and_then(|a| a.as_socket());
     self.bound = Some(socket);
     0
@@ -347,9 +345,7 @@ impl ServerHandle {
       self.bound = Some(socket);
       return errno_of(&e);
     }
-    if self.local.is_none() && !self.unix {
-      self.local = socket.local_addr().ok().and_then(|a| a.as_socket());
-    }
+    // (`local` was read when the socket was bound or opened.)
     match self.unix {
       true => self.start_accepting(pause_on_connect, || Listener::unix(socket)),
       false => self.start_accepting(pause_on_connect, || Listener::tcp(socket)),

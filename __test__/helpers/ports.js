@@ -45,6 +45,17 @@ async function listenOn(net, ports, host = '127.0.0.1', options = {}, onConnecti
   return { server, port, conns, close };
 }
 
+/** `n` clients of `net` connected to 127.0.0.1:`port`, one after another (in that order). */
+async function connectAll(net, port, n) {
+  const sockets = [];
+  for (let i = 0; i < n; i++) {
+    const s = net.connect(port, '127.0.0.1');
+    await once(s, 'connect');
+    sockets.push(s);
+  }
+  return sockets;
+}
+
 /** A port nothing listens on on `host` (a node:net server's, closed again). */
 async function freePort(host = '127.0.0.1') {
   const server = require('node:net').createServer().listen(0, host);
@@ -54,4 +65,4 @@ async function freePort(host = '127.0.0.1') {
   return port;
 }
 
-module.exports = { withPorts, listenOn, freePort };
+module.exports = { withPorts, listenOn, connectAll, freePort };
