@@ -206,9 +206,11 @@ class SocketPrototype extends stream.Duplex {
   [kOnEvent](kind, payload) {
     switch (kind) {
       case EventKind.Data:
+        // Read ahead by the runtime but not yet delivered when destroy() came: node's handle
+        // was closed by then and never read it, so it is not counted either.
+        if (this.destroyed) break;
         this[kBytesRead] += payload.length;
         this._unrefTimer();
-        if (this.destroyed) break;
         if (this[kBuffer]) {
           deliverToUserBuffer(this, payload);
         } else if (!this.push(payload)) {
