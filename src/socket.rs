@@ -286,12 +286,26 @@ pub struct SocketShared {
   pub closed: AtomicBool,
 }
 
-/// Clears `connecting_fd` when dropped: declared after the stream it names, it drops first.
-struct ForgetConnectingFd<'a>(&'a SocketShared);
+/// The stream of a connect under way, recorded in `connecting_fd`. Dropped (the connect
+/// failed, or its task was aborted), it clears the record before the descriptor closes; a
+/// connect that succeeded takes the stream out and drops this once the connection is
+/// attached, so that the descriptor is always found by one of the two (a `connect()` again
+/// then gets the kernel's EISCONN, never an EALREADY of the moment in between).
+struct Connecting<'a> {
+  shared: &'a SocketShared,
+  stream: Option<Stream>,
+}
 
-impl Drop for ForgetConnectingFd<'_> {
+impl Connecting<'_> {
+  fn stream(&self) -> &Stream {
+    self.stream.as_ref().expect("a connecting stream")
+  }
+}
+
+impl Drop for Connecting<'_> {
   fn drop(&mut self) {
-    lock(&self.0.connecting_fd).take();
+    lock(&self.shared.connecting_fd).take();
+    self.stream.take();
   }
 }
 
@@ -969,20 +983,30 @@ impl SocketHandle {
         let _guard = PanicGuard(&shared);
         let outcome = async {
           // (If registering fails, the descriptor is closed before `connecting_fd` is cleared
-          // below: a `getsockname` in that moment may name another socket; nothing worse.)
-          let stream = pending.into_stream();
-          let _forget = ForgetConnectingFd(&shared);
-          let stream = stream?;
-          stream.writable().await?;
-          if let Some(e) = stream.take_error()? {
+          // here: a `getsockname` in that moment may name another socket; nothing worse.)
+          let stream = match pending.into_stream() {
+            Ok(stream) => stream,
+            Err(e) => {
+              lock(&shared.connecting_fd).take();
+              return Err(e);
+            }
+          };
+          let connecting = Connecting {
+            shared: &shared,
+            stream: Some(stream),
+          };
+          connecting.stream().writable().await?;
+          if let Some(e) = connecting.stream().take_error()? {
             return Err(e);
           }
-          Ok(stream)
+          Ok(connecting)
         }
         .await;
         match outcome {
-          Ok(stream) => {
+          Ok(mut connecting) => {
+            let stream = connecting.stream.take().expect("a connecting stream");
             shared.attach(stream, notice);
+            drop(connecting);
             shared.queue.push(Event::Connected { id: shared.id });
           }
           Err(e) => {
