@@ -1076,6 +1076,60 @@ test('bytesRead after destroy() counts only what was delivered: data read ahead 
     }),
   ));
 
+// Node starts reading where it reports a new connection, and libuv polls the descriptor from
+// the next loop iteration on: the first data comes after the immediates the listeners queued,
+// even when it was there before (the peer's JS thread held here until it is).
+const hold = (ms) => {
+  const until = Date.now() + ms;
+  while (Date.now() < until);
+};
+
+test("a client's first data comes after the immediates its 'connect' listeners queued, even when it came with the connect, as node", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listen(net, ports, '127.0.0.1', {}, (c) => {
+        c.end('hello');
+        hold(30);
+      });
+      const s = net.connect(srv.port, '127.0.0.1');
+      s.on('connect', () => {
+        t.push('connect');
+        setImmediate(() => t.push('immediate'));
+      });
+      s.on('data', (d) => t.push('data', String(d)));
+      await once(s, 'end');
+      t.push('end');
+      await once(s, 'close');
+      await srv.close();
+    }),
+  ));
+
+test("a server's first data comes after the immediates its 'connection' listeners queued, even when it came with the connection, as node", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      let ended;
+      const done = new Promise((resolve) => (ended = resolve));
+      const srv = await listen(net, ports, '127.0.0.1', {}, (c) => {
+        t.push('connection');
+        setImmediate(() => t.push('immediate'));
+        c.on('data', (d) => t.push('data', String(d)));
+        c.on('end', () => {
+          t.push('end');
+          c.end();
+          ended();
+        });
+      });
+      const s = net.connect(srv.port, '127.0.0.1', () => {
+        s.end('hi');
+        hold(30);
+      });
+      s.resume();
+      await done;
+      await once(s, 'close');
+      await srv.close();
+    }),
+  ));
+
 // libuv completes a shutdown with nothing left to write from its pending queue: right after
 // the poll phase that asked for it (before the check phase's immediates), else in the next
 // iteration's pending phase (before its immediates).

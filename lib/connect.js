@@ -493,6 +493,7 @@ function onConnectOutcome(self, status) {
     self.emit('connect');
     self.emit('ready');
     if (!self.isPaused()) self.read(0);
+    if (self._handle) engine.startedReading(self._handle);
   } else {
     const ex = connectionError(req, status);
     self.emit('connectionAttemptFailed', req.address, req.port, req.addressType, ex);

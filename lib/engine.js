@@ -112,13 +112,68 @@ function dispatch(batch, resume) {
       runNextTicks();
     }
     state.resume = i + 3;
-    const owner = owners.get(batch[i + 1]);
+    const id = batch[i + 1];
+    if (fresh.size !== 0 && fresh.has(id) && isRead(batch[i])) {
+      deferRead(id, batch[i], batch[i + 2]);
+      continue;
+    }
+    const owner = owners.get(id);
     if (owner === undefined) {
       // A connection accepted just before its server closed: nobody will take it.
       if (batch[i] === EventKind.Connection) batch[i + 2].close(false);
       continue;
     }
     owner[kOnEvent](batch[i], batch[i + 2]);
+  }
+}
+
+// Node starts reading a new connection where it reports it (a client's 'connect', a server's
+// 'connection'), and libuv first polls a descriptor it starts reading in the next loop
+// iteration: the first data comes after the immediates those listeners queued. The runtime
+// may have read it already. So what comes for such a socket in the iteration it connected in
+// waits, and is delivered in that iteration's close phase (after all its immediates).
+const fresh = new Set(); // ids of the sockets that started reading in this iteration
+const deferred = new Map(); // id -> [kind, payload, ...] waiting for the close phase
+let freshCleared = false;
+
+function isRead(kind) {
+  return kind === EventKind.Data || kind === EventKind.End || kind === EventKind.ReadError ||
+    kind === EventKind.ReadReady;
+}
+
+/** The socket of `handle` started reading, as Node's does after 'connect' or 'connection'. */
+function startedReading(handle) {
+  fresh.add(handle.id);
+  if (!freshCleared) {
+    freshCleared = true;
+    setImmediate(endIteration);
+  }
+}
+
+function endIteration() {
+  freshCleared = false;
+  // (Deferred sockets stay in `fresh` until delivered: nothing may overtake what waits.)
+  for (const id of fresh) if (!deferred.has(id)) fresh.delete(id);
+}
+
+function deferRead(id, kind, payload) {
+  let events = deferred.get(id);
+  if (events === undefined) {
+    events = [];
+    deferred.set(id, events);
+    atClosePhase(() => deliverDeferred(id));
+  }
+  events.push(kind, payload);
+}
+
+function deliverDeferred(id) {
+  const events = deferred.get(id);
+  deferred.delete(id);
+  fresh.delete(id);
+  for (let i = 0; i < events.length; i += 2) {
+    if (i > 0) runNextTicks();
+    // (Its owner may have closed it meanwhile: then nobody takes them.)
+    owners.get(id)?.[kOnEvent](events[i], events[i + 1]);
   }
 }
 
@@ -333,6 +388,7 @@ module.exports = {
   guessHandleType,
   atClosePhase,
   atPendingPhase,
+  startedReading,
   duplicateFd: (fd) => binding.duplicateFd(fd),
   liveHandles,
   ACTIVE_LISTENING,

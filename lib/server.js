@@ -398,6 +398,7 @@ function onConnection(self, native) {
   socket.server = self;
   socket._server = self;
   self.emit('connection', socket);
+  if (socket._handle) engine.startedReading(socket._handle);
 }
 
 function addAbortSignal(server, signal) {
