@@ -25,8 +25,11 @@ const state = (globalThis[kState] ??= {
   live: 0, // native handles holding a descriptor
   resume: 0, // where dispatch goes on after a throw
   phases: [0, 1].map(() => ({ queued: [], running: [], next: 0 })), // see atClosePhase
+  fresh: new Set(), // ids of the sockets that started reading in this iteration (startedReading)
+  deferred: new Map(), // id -> [kind, payload, ...], their read events waiting (deferRead)
+  freshClearing: false, // the immediate that ends the iteration's `fresh` is queued
 });
-const { owners } = state;
+const { owners, fresh, deferred } = state;
 const kOnEvent = Symbol.for('rsnet.onEvent');
 
 function init() {
@@ -131,10 +134,7 @@ function dispatch(batch, resume) {
 // 'connection'), and libuv first polls a descriptor it starts reading in the next loop
 // iteration: the first data comes after the immediates those listeners queued. The runtime
 // may have read it already. So what comes for such a socket in the iteration it connected in
-// waits, and is delivered in that iteration's close phase (after all its immediates).
-const fresh = new Set(); // ids of the sockets that started reading in this iteration
-const deferred = new Map(); // id -> [kind, payload, ...] waiting for the close phase
-let freshCleared = false;
+// waits, and is delivered in that iteration's check phase, after the immediates queued so far.
 
 function isRead(kind) {
   return kind === EventKind.Data || kind === EventKind.End || kind === EventKind.ReadError ||
@@ -144,14 +144,15 @@ function isRead(kind) {
 /** The socket of `handle` started reading, as Node's does after 'connect' or 'connection'. */
 function startedReading(handle) {
   fresh.add(handle.id);
-  if (!freshCleared) {
-    freshCleared = true;
-    setImmediate(endIteration);
+  if (!state.freshClearing) {
+    state.freshClearing = true;
+    // (Unref'd: a pending immediate would keep libuv from blocking in this iteration's poll.)
+    setImmediate(endIteration).unref();
   }
 }
 
 function endIteration() {
-  freshCleared = false;
+  state.freshClearing = false;
   // (Deferred sockets stay in `fresh` until delivered: nothing may overtake what waits.)
   for (const id of fresh) if (!deferred.has(id)) fresh.delete(id);
 }
@@ -161,19 +162,34 @@ function deferRead(id, kind, payload) {
   if (events === undefined) {
     events = [];
     deferred.set(id, events);
-    atClosePhase(() => deliverDeferred(id));
+    // (An immediate, not the close phase: a close due keeps the JS thread from waiting for
+    // the next batch, which this need not.)
+    setImmediate(deliverDeferred, id);
   }
   events.push(kind, payload);
 }
 
 function deliverDeferred(id) {
   const events = deferred.get(id);
-  deferred.delete(id);
-  fresh.delete(id);
-  for (let i = 0; i < events.length; i += 2) {
-    if (i > 0) runNextTicks();
-    // (Its owner may have closed it meanwhile: then nobody takes them.)
-    owners.get(id)?.[kOnEvent](events[i], events[i + 1]);
+  let next = 0;
+  try {
+    // (What arrives meanwhile joins `events`.)
+    while (next < events.length) {
+      const k = next;
+      if (k > 0) runNextTicks();
+      next = k + 2;
+      // (Its owner may have closed it meanwhile: then nobody takes them.)
+      owners.get(id)?.[kOnEvent](events[k], events[k + 1]);
+    }
+  } finally {
+    if (next < events.length) {
+      // A listener threw (an 'uncaughtException' now): the rest on the next immediate.
+      deferred.set(id, events.slice(next));
+      setImmediate(deliverDeferred, id);
+    } else {
+      deferred.delete(id);
+      fresh.delete(id);
+    }
   }
 }
 
