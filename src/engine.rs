@@ -394,36 +394,36 @@ impl Batch {
 /// the next one (`SocketShared::assist_read`).
 const ASSIST_BELOW: usize = 16 * 1024;
 
-/// Chunks below this size are copied into a buffer V8 allocates; larger ones are handed over
-/// as external buffers. V8 answers the growth of its own buffers with young-generation
-/// collections, which free them at once, but lets external ones pile up until a full,
-/// marking collection (measured in bulk receive: 12 per second, and 20-25% less throughput
-/// than with the copies). Above this size a copy costs more than that.
-const COPY_LIMIT: usize = 512 * 1024;
+/// Reads up to this size are copied into a JS-owned buffer; larger ones are handed over.
+const COPY_LIMIT: usize = 16 * 1024;
 
-unsafe fn buffer_from(env: sys::napi_env, mut data: bytes::BytesMut) -> sys::napi_value {
+unsafe fn buffer_from(env: sys::napi_env, data: bytes::BytesMut) -> sys::napi_value {
   let mut out = ptr::null_mut();
-  if data.len() > COPY_LIMIT {
-    // Handed over as it is. The chunk may share its allocation with the reads before and after
-    // it (see `socket::READ_CHUNK`); the allocation lives until its last owner is dropped.
-    let len = data.len();
-    let ptr_data = data.as_mut_ptr();
-    let hint = Box::into_raw(Box::new(data)) as *mut c_void;
+  // Handed over whole only when the read filled most of its buffer: a buffer that is mostly
+  // empty would hold its whole allocation until garbage collection.
+  if data.len() > COPY_LIMIT && data.len() * 2 >= data.capacity() {
+    let mut vec: Vec<u8> = data.into();
+    let len = vec.len();
+    let ptr_data = vec.as_mut_ptr();
+    let hint = Box::into_raw(Box::new(vec)) as *mut c_void;
     let status = unsafe {
-      sys::napi_create_external_buffer(
-        env,
-        len,
-        ptr_data as *mut c_void,
-        Some(drop_chunk),
-        hint,
-        &mut out,
-      )
+      sys::napi_create_external_buffer(env, len, ptr_data as *mut c_void, Some(drop_vec), hint, &mut out)
     };
     if status == sys::Status::napi_ok {
       return out;
     }
     // Runtimes with a V8 memory cage refuse external buffers: copy instead.
-    data = *unsafe { Box::from_raw(hint as *mut bytes::BytesMut) };
+    let vec = unsafe { Box::from_raw(hint as *mut Vec<u8>) };
+    unsafe {
+      sys::napi_create_buffer_copy(
+        env,
+        vec.len(),
+        vec.as_ptr() as *const c_void,
+        ptr::null_mut(),
+        &mut out,
+      )
+    };
+    return out;
   }
   unsafe {
     sys::napi_create_buffer_copy(
@@ -437,9 +437,9 @@ unsafe fn buffer_from(env: sys::napi_env, mut data: bytes::BytesMut) -> sys::nap
   out
 }
 
-unsafe extern "C" fn drop_chunk(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-  // SAFETY: `hint` is the boxed chunk that owns the buffer's bytes.
-  drop(unsafe { Box::from_raw(hint as *mut bytes::BytesMut) });
+unsafe extern "C" fn drop_vec(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+  // SAFETY: `hint` is the boxed Vec that owns the buffer's bytes.
+  drop(unsafe { Box::from_raw(hint as *mut Vec<u8>) });
 }
 
 /// Deliver `events` as one batch; the sockets that got data are added to `got_data`.

@@ -57,19 +57,10 @@ pub fn set_hang_up_is_eof(on: bool) {
   HANG_UP_IS_EOF.store(on, Ordering::Relaxed);
 }
 
-/// Size of a fresh read buffer. The reads of one thread go one after the other into the same
-/// allocation (each read's bytes are split off it), so a large read costs no allocation and
-/// an idle connection holds none; the allocation is freed once its last chunk is.
-///
-/// Reads are larger than libuv's 64 KiB when there is that much: fewer reads and fewer events
-/// per byte (bulk receive went from 1.1-1.2 to 2.2-2.3 GB/s on the 2-core bench machine,
-/// node:net 1.7-1.9).
-const READ_CHUNK: usize = 1024 * 1024;
-/// A read buffer with less spare room than this gets a fresh allocation before the next read.
-const MIN_READ_ROOM: usize = 256 * 1024;
-/// What libuv reads at once: the size of a read for a stream that is not flowing (a paused
-/// stream reads no further than Node's would) and of the reads `surface_read_error` makes.
-const LIBUV_READ: usize = 64 * 1024;
+/// Size of a fresh read buffer.
+const READ_CHUNK: usize = 64 * 1024;
+/// A read buffer with less spare room than this is grown before the next read.
+const MIN_READ_ROOM: usize = 16 * 1024;
 /// Reads are merged into one chunk up to this size; beyond, they stay separate buffers.
 const COALESCE_LIMIT: usize = 16 * 1024;
 
@@ -163,8 +154,8 @@ impl Conn {
 #[derive(Default)]
 pub struct Inbox {
   /// Reads not yet handed to JS, in order. A small read joins a small chunk before it, so
-  /// many small messages cross as one buffer; larger reads stay separate, each split off
-  /// the reader's buffer.
+  /// many small messages cross as one buffer; large reads stay whole and are handed over
+  /// without a copy.
   pub chunks: Vec<BytesMut>,
   /// Total bytes in `chunks` (the read-ahead bound is checked against it).
   pub len: usize,
@@ -185,9 +176,9 @@ pub struct Inbox {
 }
 
 impl Inbox {
-  /// Add one read's bytes; `buf` is left empty. A large read is split off the reader's buffer
-  /// (no copy; the rest of the allocation stays the reader's); a small one is copied, so that
-  /// many small messages cross as one chunk and none holds a large allocation.
+  /// Add one read's bytes; `buf` is left empty. A large read moves its allocation here (it is
+  /// handed to JS without a copy); a small one is copied, so that the reader keeps its buffer
+  /// for the next read rather than allocating a new one per message.
   fn append(&mut self, buf: &mut BytesMut) {
     self.len += buf.len();
     match self.chunks.last_mut() {
@@ -199,8 +190,7 @@ impl Inbox {
         self.chunks.push(BytesMut::from(&buf[..]));
         buf.clear();
       }
-      // (The reader's buffer keeps the room after it for the next read.)
-      _ => self.chunks.push(buf.split()),
+      _ => self.chunks.push(std::mem::take(buf)),
     }
   }
 
@@ -209,30 +199,6 @@ impl Inbox {
     self.len = 0;
     self.queued = false;
     std::mem::take(&mut self.chunks)
-  }
-
-  /// The first `limit` bytes read so far (at least one byte); the rest stays.
-  fn take_up_to(&mut self, limit: usize) -> Vec<BytesMut> {
-    if self.len <= limit {
-      return self.take();
-    }
-    self.queued = false;
-    let mut taken = Vec::new();
-    let mut room = limit;
-    while room > 0 {
-      let Some(first) = self.chunks.first_mut() else {
-        break;
-      };
-      if first.len() > room {
-        taken.push(first.split_to(room));
-        room = 0;
-      } else {
-        room -= first.len();
-        taken.push(self.chunks.remove(0));
-      }
-    }
-    self.len -= limit - room;
-    taken
   }
 }
 
@@ -533,32 +499,13 @@ impl SocketShared {
   pub fn take_inbox(self: &Arc<Self>) -> (Vec<BytesMut>, bool, i32, bool) {
     let mut inbox = lock(&self.inbox);
     let ready = std::mem::take(&mut inbox.ready);
-    // A paused stream gets what libuv would read at once: what a pause finds already read
-    // (up to a large read past the read-ahead bound) is handed out as JS asks for more.
-    let paused = self.read_ahead.load(Ordering::Relaxed) != READ_AHEAD;
-    let chunks = if paused {
-      inbox.take_up_to(LIBUV_READ)
-    } else {
-      inbox.take()
-    };
-    if !inbox.chunks.is_empty() {
-      // The rest, and the end or error behind it, when JS asks (`offer_held`).
-      return (chunks, false, 0, ready);
-    }
+    let chunks = inbox.take();
     let mut errno = inbox.errno;
     if errno != 0 && !chunks.is_empty() {
       errno = 0;
       self.queue_readable(&mut inbox);
     }
     (chunks, inbox.eof, errno, ready)
-  }
-
-  /// Queue what `take_inbox` held back for a paused stream, now that JS wants more.
-  fn offer_held(self: &Arc<Self>) {
-    let mut inbox = lock(&self.inbox);
-    if !inbox.chunks.is_empty() {
-      self.queue_readable(&mut inbox);
-    }
   }
 
   fn queue_readable(self: &Arc<Self>, inbox: &mut Inbox) {
@@ -620,18 +567,16 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
       continue;
     }
     let _reading = lock(&shared.read_lock);
-    let mut max = LIBUV_READ;
     if ready.is_ok() {
       let inbox = lock(&shared.inbox);
       if inbox.eof || inbox.errno != 0 {
         // The JS thread's `assist_read` met the end of the stream.
         return;
       }
-      max = read_size(shared.read_ahead.load(Ordering::Relaxed));
     }
     let filed = match ready {
       Ok(()) => with_read_buf(|buf| {
-        let (result, drained) = read_some(&conn.stream, buf, max);
+        let (result, drained) = read_some(&conn.stream, buf);
         shared.file_read(result, buf, drained.then_some(&conn.stream))
       }),
       Err(e) => shared.file_read(Err(e), &mut BytesMut::new(), None),
@@ -642,29 +587,17 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
   }
 }
 
-/// How much one read may take: all the room of the reader's buffer while JS flows, else
-/// what libuv would read.
-fn read_size(read_ahead: usize) -> usize {
-  if read_ahead == READ_AHEAD {
-    usize::MAX
-  } else {
-    LIBUV_READ
-  }
-}
-
-/// One `recv` of at most `max` bytes into the spare room of `buf`, and whether it drained
-/// the socket.
+/// One `recv` into the spare room of `buf`, and whether it drained the socket.
 ///
 /// A read that does not fill the room drained the socket: its readiness is cleared right away
 /// (by answering `WouldBlock` to tokio's `try_io`), which spares the `recv` that would only
 /// return `EAGAIN`. Edge-triggered epoll reports the next data as a new event, so nothing is
 /// missed.
-fn read_some(stream: &Stream, buf: &mut BytesMut, max: usize) -> (io::Result<usize>, bool) {
+fn read_some(stream: &Stream, buf: &mut BytesMut) -> (io::Result<usize>, bool) {
   let mut nread = 0;
   let result = stream.try_io(tokio::io::Interest::READABLE, || {
     let spare = buf.spare_capacity_mut();
-    let room = spare.len().min(max);
-    let spare = &mut spare[..room];
+    let room = spare.len();
     let n = SockRef::from(stream).recv(spare)?;
     // SAFETY: `recv` initialised the first `n` bytes of the spare room.
     unsafe { buf.set_len(buf.len() + n) };
@@ -759,7 +692,7 @@ fn surface_read_error(shared: &Arc<SocketShared>, conn: &Conn, write_errno: i32)
   let sock = SockRef::from(&conn.stream);
   let mut buf = BytesMut::new();
   loop {
-    buf.reserve(LIBUV_READ);
+    buf.reserve(READ_CHUNK);
     // A direct `recv`, not tokio's `try_io`: the read task may have consumed the readiness.
     match sock.recv(buf.spare_capacity_mut()) {
       Ok(0) if write_errno == -libc::ECONNRESET => {
@@ -1354,7 +1287,6 @@ impl SocketHandle {
     if !self.shared.reading.swap(true, Ordering::AcqRel) {
       self.shared.wake_reader();
     }
-    self.shared.offer_held();
   }
 
   /// Read further ahead of JS (`flowing`: JS consumes data as it comes) or only about as far
@@ -1370,9 +1302,6 @@ impl SocketHandle {
     }
     self.shared.read_ahead.store(limit, Ordering::Relaxed);
     self.shared.wake_reader();
-    if flowing {
-      self.shared.offer_held();
-    }
   }
 
   /// JS took the data and wants more (a stream that is not flowing reads one chunk at a time).
@@ -1380,7 +1309,6 @@ impl SocketHandle {
   pub fn read_more(&self) {
     lock(&self.shared.inbox).awaiting_js = false;
     self.shared.wake_reader();
-    self.shared.offer_held();
   }
 
   /// Direct reads for the `onread` option (set before the connection exists): `ReadReady`
@@ -1830,31 +1758,6 @@ mod tests {
     let sizes: Vec<usize> = chunks.iter().map(|c| c.len()).collect();
     assert_eq!(sizes, vec![4, COALESCE_LIMIT, 2]);
     assert_eq!(inbox.len, 0);
-  }
-
-  #[test]
-  fn a_paused_stream_takes_the_inbox_a_libuv_read_at_a_time() {
-    let mut inbox = Inbox::default();
-    // One large read shares the reader's allocation; the next read goes on after it.
-    let mut reader = BytesMut::with_capacity(4 * LIBUV_READ);
-    reader.extend_from_slice(&vec![7u8; LIBUV_READ + 10]);
-    inbox.append(&mut reader);
-    assert!(reader.is_empty() && reader.capacity() >= 2 * LIBUV_READ);
-    inbox.append(&mut BytesMut::from(&vec![8u8; COALESCE_LIMIT][..]));
-    let first = inbox.take_up_to(LIBUV_READ);
-    assert_eq!(
-      first.iter().map(|c| c.len()).collect::<Vec<_>>(),
-      vec![LIBUV_READ]
-    );
-    assert_eq!(inbox.len, 10 + COALESCE_LIMIT);
-    let second = inbox.take_up_to(LIBUV_READ);
-    assert_eq!(
-      second.iter().map(|c| c.len()).collect::<Vec<_>>(),
-      vec![10, COALESCE_LIMIT]
-    );
-    assert!(second[0].iter().all(|&b| b == 7) && second[1].iter().all(|&b| b == 8));
-    assert_eq!(inbox.len, 0);
-    assert!(inbox.chunks.is_empty());
   }
 
   #[test]
