@@ -917,17 +917,11 @@ impl SocketHandle {
         let outcome = async {
           // (If registering fails, the descriptor is closed before `connecting_fd` is cleared
           // here: a `getsockname` in that moment may name another socket; nothing worse.)
-          let stream = match pending.into_stream() {
-            Ok(stream) => stream,
-            Err(e) => {
-              lock(&shared.connecting_fd).take();
-              return Err(e);
-            }
-          };
-          let connecting = Connecting {
+          let mut connecting = Connecting {
             shared: &shared,
-            stream: Some(stream),
+            stream: None,
           };
+          connecting.stream = Some(pending.into_stream()?);
           connecting.stream().writable().await?;
           if let Some(e) = connecting.stream().take_error()? {
             return Err(e);
