@@ -67,3 +67,27 @@ test('a listener that throws on the first data of a connection (held for the nex
   // (The server holds the JS thread: the client's connect and data are both there when it runs.)
   assertThrowingListenerRecovers("s.write('a'); s.end('b'); const until = Date.now() + 30; while (Date.now() < until);");
 });
+
+test('a listener that throws on the first 64 KiB of a larger read reaches uncaughtException, and the rest of the read still arrives, as node', () => {
+  // The server holds the JS thread so that the client finds much more than 64 KiB to read at
+  // once: node reads it in 64 KiB reads, rsnet in one read that it delivers 64 KiB at a time.
+  const script = `
+    const net = require(process.env.NET_MODULE);
+    process.on('uncaughtException', (e) => console.log('caught', e.message));
+    const srv = net.createServer((s) => {
+      s.end(Buffer.alloc(200000, 1));
+      const until = Date.now() + 30; while (Date.now() < until);
+    });
+    srv.listen(0, '127.0.0.1', () => {
+      const c = net.connect(srv.address().port, '127.0.0.1');
+      let counted = 0;
+      c.once('data', (d) => { console.log('first', d.length); throw new Error('boom'); });
+      c.on('data', (d) => (counted += d.length));
+      c.on('end', () => console.log('end', counted, c.bytesRead));
+      c.on('close', () => { console.log('close'); srv.close(); });
+    });
+  `;
+  const ours = runScript(script);
+  assert.deepEqual(ours, runScript(script, 'node:net'));
+  assert.equal(ours.stdout, `first 65536\ncaught boom\nend ${200000 - 65536} 200000\nclose\n`);
+});

@@ -208,6 +208,38 @@ test('a peer that floods and never reads: the idle timeout fires on the stalled 
     }),
   ));
 
+// A socket destroyed in its first 'data' while more is waiting: Node read 64 KiB (libuv's read
+// size), the rest is still in the kernel's receive buffer, and the kernel closes a socket with
+// unread data with a reset. rsnet reads more at once; it must deliver, count and reset the same.
+test("a socket destroyed in its first 'data' with more unread: 64 KiB counted, the peer reset", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      let flushed;
+      const peerFlushed = new Promise((resolve) => (flushed = resolve));
+      const srv = await serve(
+        net,
+        ports,
+        (s) => {
+          s.once('data', (d) => {
+            t.push('first data', d.length, s.bytesRead);
+            s.destroy();
+          });
+          // All of it is in the server's receive buffer before reading starts.
+          peerFlushed.then(() => s.resume());
+        },
+        { pauseOnConnect: true },
+      );
+      const peer = await connect(nodeNet, srv.port);
+      const peerEvents = record(peer, EVENTS);
+      const peerClosed = once(peer, 'close');
+      peer.write(prng(100000, 7), flushed);
+      await peerClosed;
+      t.push('peer', peerEvents);
+      t.push('server sockets', srv.lists);
+      await srv.close();
+    }),
+  ));
+
 test('a peer that asks, never reads, then resets: each callback of the answer runs once', () =>
   compare(
     withPorts(async (net, t, ports) => {

@@ -193,6 +193,14 @@ function deliverDeferred(id) {
   }
 }
 
+/** Whether data read for `handle` waits for the next iteration (see startedReading). */
+function deferredData(handle) {
+  const events = deferred.get(handle.id);
+  if (events === undefined) return false;
+  for (let i = 0; i < events.length; i += 2) if (events[i] === EventKind.Data) return true;
+  return false;
+}
+
 function rethrow(err) {
   throw err;
 }
@@ -405,6 +413,7 @@ module.exports = {
   atClosePhase,
   atPendingPhase,
   startedReading,
+  deferredData,
   duplicateFd: (fd) => binding.duplicateFd(fd),
   liveHandles,
   ACTIVE_LISTENING,

@@ -67,6 +67,8 @@ const kWriteCallbacks = Symbol('kWriteCallbacks');
 const kShutdownCallback = Symbol('kShutdownCallback');
 const kCloseState = Symbol('kCloseState');
 const kResetAndClosing = Symbol('kResetAndClosing');
+const kReadPiecesLeft = Symbol('kReadPiecesLeft');
+const kHeld = Symbol('kHeld');
 const kBuffer = Symbol('kBuffer');
 const kBufferGen = Symbol('kBufferGen');
 const kBufferCb = Symbol('kBufferCb');
@@ -127,6 +129,8 @@ function Socket(options) {
   this[kCloseState] = null;
   this[kConnectContext] = null;
   this[kResetAndClosing] = false;
+  this[kReadPiecesLeft] = false;
+  this[kHeld] = null;
 
   if (typeof options === 'number') options = { fd: options };
   else options = { ...options };
@@ -204,27 +208,18 @@ class SocketPrototype extends stream.Duplex {
   // --- events from the native handle ------------------------------------------------------
 
   [kOnEvent](kind, payload) {
+    if (
+      (kind === EventKind.Data || kind === EventKind.End || kind === EventKind.ReadError) &&
+      (this[kHeld] !== null || stoppedReading(this))
+    ) {
+      // Read by the runtime after reading stopped: for Node still in the kernel.
+      (this[kHeld] ??= []).push(kind, payload);
+      return;
+    }
     switch (kind) {
       case EventKind.Data:
-        // Read ahead by the runtime but not yet delivered when destroy() came: node's handle
-        // was closed by then and never read it, so it is not counted either.
-        if (this.destroyed) break;
-        this[kBytesRead] += payload.length;
-        this._unrefTimer();
-        if (this[kBuffer]) {
-          deliverToUserBuffer(this, payload);
-        } else if (!this.push(payload)) {
-          if (this._handle) this._handle.readStop();
-        } else if (this._handle && !this._handle.flowing) {
-          if (this.readableFlowing === true) {
-            // JS consumes as it reads: let the native side read further ahead.
-            this._handle.flowing = true;
-            this._handle.native.setFlowing(true);
-          } else {
-            // Not flowing: one read at a time, each when the stream still has room.
-            this._handle.native.readMore();
-          }
-        }
+        if (payload.length <= LIBUV_READ) onData(this, payload);
+        else onLargeData(this, payload);
         break;
       case EventKind.ReadReady:
         readIntoUserBuffer(this);
@@ -339,7 +334,13 @@ class SocketPrototype extends stream.Duplex {
     if (handle) {
       const state = new CloseState(handle, exception ? true : false, canceled);
       this[kCloseState] = state;
-      const reset = this[kResetAndClosing];
+      // Data that Node would not have read yet is in its kernel, which resets the peer when
+      // it closes a socket with unread data: the pieces of a read not yet delivered (see
+      // onLargeData), what came after reading stopped, and the first data of a connection,
+      // which Node reads from the iteration after 'connect' on (see engine.startedReading).
+      // (Data the runtime read and JS was not given yet is the native handle's to count.)
+      const reset =
+        this[kResetAndClosing] || this[kReadPiecesLeft] || heldData(this) || engine.deferredData(handle);
       this[kResetAndClosing] = false;
       handle.setActive(ACTIVE_CLOSING, true);
       const closeHandle = () => {
@@ -775,6 +776,63 @@ function userBufferFilled(socket, n, buf) {
   return more;
 }
 
+/** What libuv reads at once: Node's largest 'data' chunk. */
+const LIBUV_READ = 64 * 1024;
+
+/** One chunk of data from the native handle, delivered as one read of Node's. */
+function onData(socket, payload) {
+  // Read ahead by the runtime but not yet delivered when destroy() came: node's handle was
+  // closed by then and never read it, so it is not counted either.
+  if (socket.destroyed) return;
+  socket[kBytesRead] += payload.length;
+  socket._unrefTimer();
+  if (socket[kBuffer]) {
+    deliverToUserBuffer(socket, payload);
+  } else if (!socket.push(payload)) {
+    if (socket._handle) socket._handle.readStop();
+  } else if (socket._handle && !socket._handle.flowing) {
+    if (socket.readableFlowing === true) {
+      // JS consumes as it reads: let the native side read further ahead.
+      socket._handle.flowing = true;
+      socket._handle.native.setFlowing(true);
+    } else {
+      // Not flowing: one read at a time, each when the stream still has room.
+      socket._handle.native.readMore();
+    }
+  }
+}
+
+/**
+ * A read larger than libuv's (the runtime reads up to 1 MiB at once while JS flows) is
+ * delivered as libuv would have read it: a 'data' per 64 KiB. What is left when a listener
+ * destroys the socket is what Node would have left unread in the kernel: it is not counted,
+ * and the close resets the peer, as the kernel does when it closes a socket with unread data.
+ * If a listener throws, the rest follows on an immediate (Node's next read).
+ */
+function onLargeData(socket, chunk) {
+  let at = 0;
+  try {
+    while (at < chunk.length && !socket.destroyed) {
+      if (stoppedReading(socket)) {
+        // The stream is full: the rest waits, as in Node's kernel, until it asks for more.
+        socket[kHeld] = [EventKind.Data, chunk.subarray(at)];
+        at = chunk.length;
+        break;
+      }
+      const end = at + LIBUV_READ;
+      socket[kReadPiecesLeft] = end < chunk.length;
+      const piece = chunk.subarray(at, end);
+      at = end;
+      onData(socket, piece);
+    }
+  } finally {
+    socket[kReadPiecesLeft] = false;
+    if (at < chunk.length && !socket.destroyed) {
+      setImmediate(() => socket[kOnEvent](EventKind.Data, chunk.subarray(at)));
+    }
+  }
+}
+
 /**
  * onread: copy what was read into the caller's buffer, as many times as it takes, calling back
  * with the byte count each time. A callback returning false pauses reading; the bytes not yet
@@ -849,6 +907,28 @@ function writeAfterFIN(chunk, encoding, cb) {
 
 function tryReadStart(socket) {
   socket._handle.readStart();
+  const held = socket[kHeld];
+  if (held === null) return;
+  // What came after reading stopped, first; events that stop it again are held again.
+  socket[kHeld] = null;
+  for (let i = 0; i < held.length; i += 2) socket[kOnEvent](held[i], held[i + 1]);
+}
+
+/**
+ * Whether read events for `socket` wait (`kHeld`): its handle stopped reading (the stream was
+ * full), which in Node leaves what comes next in the kernel. Not for onread, which keeps
+ * what its buffer could not take itself.
+ */
+function stoppedReading(socket) {
+  return !socket[kBuffer] && socket._handle != null && !socket._handle.reading;
+}
+
+/** Whether data waits in `kHeld`. */
+function heldData(socket) {
+  const held = socket[kHeld];
+  if (held === null) return false;
+  for (let i = 0; i < held.length; i += 2) if (held[i] === EventKind.Data) return true;
+  return false;
 }
 
 /**

@@ -397,33 +397,29 @@ const ASSIST_BELOW: usize = 16 * 1024;
 /// Reads up to this size are copied into a JS-owned buffer; larger ones are handed over.
 const COPY_LIMIT: usize = 16 * 1024;
 
-unsafe fn buffer_from(env: sys::napi_env, data: bytes::BytesMut) -> sys::napi_value {
+unsafe fn buffer_from(env: sys::napi_env, mut data: bytes::BytesMut) -> sys::napi_value {
   let mut out = ptr::null_mut();
-  // Handed over whole only when the read filled most of its buffer: a buffer that is mostly
-  // empty would hold its whole allocation until garbage collection.
-  if data.len() > COPY_LIMIT && data.len() * 2 >= data.capacity() {
-    let mut vec: Vec<u8> = data.into();
-    let len = vec.len();
-    let ptr_data = vec.as_mut_ptr();
-    let hint = Box::into_raw(Box::new(vec)) as *mut c_void;
+  if data.len() > COPY_LIMIT {
+    // Handed over as it is. The chunk may share its allocation with the reads before and after
+    // it (see `socket::READ_CHUNK`); the allocation lives until its last owner is dropped.
+    let len = data.len();
+    let ptr_data = data.as_mut_ptr();
+    let hint = Box::into_raw(Box::new(data)) as *mut c_void;
     let status = unsafe {
-      sys::napi_create_external_buffer(env, len, ptr_data as *mut c_void, Some(drop_vec), hint, &mut out)
+      sys::napi_create_external_buffer(
+        env,
+        len,
+        ptr_data as *mut c_void,
+        Some(drop_chunk),
+        hint,
+        &mut out,
+      )
     };
     if status == sys::Status::napi_ok {
       return out;
     }
     // Runtimes with a V8 memory cage refuse external buffers: copy instead.
-    let vec = unsafe { Box::from_raw(hint as *mut Vec<u8>) };
-    unsafe {
-      sys::napi_create_buffer_copy(
-        env,
-        vec.len(),
-        vec.as_ptr() as *const c_void,
-        ptr::null_mut(),
-        &mut out,
-      )
-    };
-    return out;
+    data = *unsafe { Box::from_raw(hint as *mut bytes::BytesMut) };
   }
   unsafe {
     sys::napi_create_buffer_copy(
@@ -437,9 +433,9 @@ unsafe fn buffer_from(env: sys::napi_env, data: bytes::BytesMut) -> sys::napi_va
   out
 }
 
-unsafe extern "C" fn drop_vec(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-  // SAFETY: `hint` is the boxed Vec that owns the buffer's bytes.
-  drop(unsafe { Box::from_raw(hint as *mut Vec<u8>) });
+unsafe extern "C" fn drop_chunk(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
+  // SAFETY: `hint` is the boxed chunk that owns the buffer's bytes.
+  drop(unsafe { Box::from_raw(hint as *mut bytes::BytesMut) });
 }
 
 /// Deliver `events` as one batch; the sockets that got data are added to `got_data`.
