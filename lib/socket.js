@@ -341,6 +341,7 @@ class SocketPrototype extends stream.Duplex {
       // (Data the runtime read and JS was not given yet is the native handle's to count.)
       const reset =
         this[kResetAndClosing] || this[kReadPiecesLeft] || heldData(this) || engine.deferredData(handle);
+      this[kHeld] = null;
       this[kResetAndClosing] = false;
       handle.setActive(ACTIVE_CLOSING, true);
       const closeHandle = () => {
@@ -403,6 +404,7 @@ class SocketPrototype extends stream.Duplex {
       // Node's counters are the handle's: a new one starts from 0.
       this[kBytesRead] = 0;
       this[kBytesWritten] = 0;
+      this[kHeld] = null;
       if (this[kBuffer]) initUserBuffer(this);
       // (A handle kept from before stays what it is: see startConnect.)
       this[kIsPipe] = pipe;
