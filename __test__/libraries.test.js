@@ -48,6 +48,41 @@ test('http: keep-alive agent over our createConnection, server fed by our server
   });
 });
 
+// http's server pauses a socket while it answers a request, and pauses and resumes it through
+// the handle (readStop/readStart): pipelined requests with large bodies must all be answered.
+test('http: pipelined requests with 300 KB bodies, the first answer delayed: all answered, in order', async () => {
+  await compare(async (net, t) => {
+    const httpServer = http.createServer((req, res) => {
+      let n = 0;
+      req.on('data', (d) => (n += d.length));
+      req.on('end', () => setTimeout(() => res.end(`${req.url} ${n}\n`), req.url === '/1' ? 50 : 0));
+    });
+    const server = net.createServer((sock) => httpServer.emit('connection', sock));
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    const body = Buffer.alloc(300000, 1);
+    const c = require('node:net').connect(server.address().port, '127.0.0.1');
+    for (let i = 1; i <= 4; i++) {
+      c.write(`POST /${i} HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`);
+      c.write(body);
+    }
+    let got = '';
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`answers so far: ${got.match(/\/\d \d+/g)}`)), 5000);
+      c.on('data', (d) => {
+        got += d;
+        if ((got.match(/\/\d \d+/g) ?? []).length === 4) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    t.push('answers', got.match(/\/\d \d+/g));
+    c.destroy();
+    httpServer.close();
+    await new Promise((r) => server.close(r));
+  });
+});
+
 test('tls: a TLS session over our socket, both directions', async () => {
   await compare(async (net, t) => {
     const server = net.createServer((raw) => {

@@ -841,3 +841,42 @@ const srv = net.createServer((s) => accepted.push(s)).listen(0, '127.0.0.1', asy
   assert.deepEqual(summary(expected).first, ['data', 'uncaught listener']);
   assert.deepEqual([summary(expected).data, summary(expected).ticks, summary(expected).tickThrew], [3, 3, 1]);
 });
+
+// http's server pauses and resumes its sockets through the handle itself (on 'pause':
+// `reading = false; readStop()`; on 'resume': `reading = true; readStart()`): what came
+// meanwhile must still arrive, in order, once the handle reads again.
+test("a socket paused and resumed through its handle, as http's server does: all data arrives, in order", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const { c, s, close } = await pair(net, ports);
+      s.on('pause', () => {
+        if (s._handle?.reading) {
+          s._handle.reading = false;
+          s._handle.readStop();
+        }
+      });
+      s.on('resume', () => {
+        if (s._handle && !s._handle.reading) {
+          s._handle.reading = true;
+          s._handle.readStart();
+        }
+      });
+      const data = prng(1 << 20, 11);
+      let pauses = 0;
+      const got = [];
+      s.on('data', (d) => {
+        got.push(d);
+        if (pauses < 3) {
+          pauses++;
+          s.pause();
+          setTimeout(() => s.resume(), 20);
+        }
+      });
+      const ended = once(s, 'end');
+      c.end(data);
+      await ended;
+      t.push('pauses', pauses);
+      t.push('intact', sha256(Buffer.concat(got)) === sha256(data), s.bytesRead);
+      await close();
+    }),
+  ));

@@ -31,6 +31,9 @@ const state = (globalThis[kState] ??= {
 });
 const { owners, fresh, deferred } = state;
 const kOnEvent = Symbol.for('rsnet.onEvent');
+// Called on a handle's owner when its handle starts reading: by net itself, or by code that
+// drives Node's TCP handle directly (http's server pauses and resumes its sockets that way).
+const kOnReadStart = Symbol.for('rsnet.onReadStart');
 
 function init() {
   if (state.initialised) return;
@@ -307,6 +310,7 @@ class NativeHandle {
   readStart() {
     this.setActive(ACTIVE_READING, true);
     this.native.readStart();
+    owners.get(this.id)?.[kOnReadStart]?.();
     return 0;
   }
 
@@ -405,6 +409,7 @@ function liveHandles() {
 module.exports = {
   EventKind,
   kOnEvent,
+  kOnReadStart,
   NativeHandle,
   createSocketHandle,
   adoptSocketHandle,

@@ -30,7 +30,7 @@ const {
 } = require('./validators');
 const { normalizeArgs, isNormalized } = require('./normalize');
 const engine = require('./engine');
-const { EventKind, kOnEvent, ACTIVE_CONNECTING, ACTIVE_READING, ACTIVE_WRITING, ACTIVE_SHUTDOWN, ACTIVE_CLOSING } = engine;
+const { EventKind, kOnEvent, kOnReadStart, ACTIVE_CONNECTING, ACTIVE_READING, ACTIVE_WRITING, ACTIVE_SHUTDOWN, ACTIVE_CLOSING } = engine;
 const compat = require('./compat');
 
 const {
@@ -206,6 +206,10 @@ function Socket(options) {
 class SocketPrototype extends stream.Duplex {
 
   // --- events from the native handle ------------------------------------------------------
+
+  [kOnReadStart]() {
+    replayHeld(this);
+  }
 
   [kOnEvent](kind, payload) {
     if (
@@ -817,7 +821,8 @@ function onLargeData(socket, chunk) {
     while (at < chunk.length && !socket.destroyed) {
       if (stoppedReading(socket)) {
         // The stream is full: the rest waits, as in Node's kernel, until it asks for more.
-        socket[kHeld] = [EventKind.Data, chunk.subarray(at)];
+        // (Before anything held meanwhile: that came later.)
+        socket[kHeld] = [EventKind.Data, chunk.subarray(at), ...(socket[kHeld] ?? [])];
         at = chunk.length;
         break;
       }
@@ -909,9 +914,15 @@ function writeAfterFIN(chunk, encoding, cb) {
 
 function tryReadStart(socket) {
   socket._handle.readStart();
+}
+
+/**
+ * The handle started reading again (see engine.kOnReadStart): what came after it stopped is
+ * delivered first, in order; events that stop it again are held again.
+ */
+function replayHeld(socket) {
   const held = socket[kHeld];
   if (held === null) return;
-  // What came after reading stopped, first; events that stop it again are held again.
   socket[kHeld] = null;
   for (let i = 0; i < held.length; i += 2) socket[kOnEvent](held[i], held[i + 1]);
 }
