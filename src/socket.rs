@@ -585,11 +585,6 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
       continue;
     }
     let _reading = lock(&shared.read_lock);
-    if shared.closed.load(Ordering::Acquire) {
-      // Closed while this task waited for the lock: `close` decided on a reset from what the
-      // inbox held then, so nothing more is taken from the kernel.
-      return;
-    }
     let mut max = LIBUV_READ;
     if ready.is_ok() {
       let inbox = lock(&shared.inbox);
@@ -1415,11 +1410,7 @@ impl SocketHandle {
       return false;
     }
     // Bytes read ahead that JS never took are, for Node, unread bytes in the kernel's receive
-    // buffer, and the kernel closes a socket that has those with a reset. Under the read lock:
-    // a read under way (up to 1 MiB, taken from the kernel) is filed in the inbox first, and
-    // the read task takes nothing more once `closed` is set (it checks under the same lock).
-    let shared = self.shared.clone();
-    let reading = lock(&shared.read_lock);
+    // buffer, and the kernel closes a socket that has those with a reset.
     let unread = !lock(&self.shared.inbox).chunks.is_empty();
     if reset || unread {
       // (Before `closed` is set: `conn()` only looks up the connection of an open handle.)
@@ -1430,7 +1421,6 @@ impl SocketHandle {
     self.closed = true;
     self.shared.reading.store(false, Ordering::Release);
     self.shared.closed.store(true, Ordering::Release);
-    drop(reading);
     lock(&self.shared.connecting_fd).take();
     let conn = self.conn.take().or_else(|| lock(&self.shared.conn).take());
     lock(&self.shared.conn).take();
