@@ -24,8 +24,13 @@ use tokio::task::AbortHandle;
 use crate::engine::with_engine;
 use crate::error::errno_of;
 use crate::events::{Event, EventQueue};
-use crate::socket::{socket_addr, SocketName, SocketShared};
+use crate::socket::{descriptors_closing, socket_addr, SocketName, SocketShared};
 use crate::stream::{unix_addr, Stream, STREAM_NONBLOCKING};
+
+/// How many times an accept out of descriptors yields to the runtime's other tasks while
+/// closed sockets' descriptors are being closed (`descriptors_closing`) before it drops the
+/// waiting connections anyway (a bound, should a descriptor be held longer than expected).
+const CLOSING_WAITS: u32 = 64;
 
 /// A new descriptor for the same socket as `fd` (close-on-exec), or a negative errno; for
 /// `server.listen(otherServer)`, where two servers then serve one listening socket.
@@ -98,6 +103,7 @@ impl Listener {
   /// The next connection. Out of descriptors, the waiting connections are dropped
   /// (`drop_pending`) and the wait goes on; EMFILE is returned only when that was not possible.
   async fn accept(&self) -> io::Result<Stream> {
+    let mut waits = 0;
     loop {
       let mut ready = self.fd.readable().await?;
       // SAFETY: accept4 on the listening descriptor; a descriptor returned is owned below.
@@ -125,6 +131,13 @@ impl Listener {
       match err.raw_os_error() {
         Some(libc::EAGAIN) => ready.clear_ready(),
         Some(libc::EINTR) => {}
+        Some(libc::EMFILE | libc::ENFILE) if descriptors_closing() && waits < CLOSING_WAITS => {
+          // Sockets JS has closed still hold descriptors, which the runtime thread is about
+          // to close (their aborted tasks run next): for Node those are free already, so
+          // wait for them rather than drop the connection.
+          waits += 1;
+          tokio::task::yield_now().await;
+        }
         Some(libc::EMFILE | libc::ENFILE) => {
           let errno = drop_pending(self.fd());
           if errno != -libc::EAGAIN {

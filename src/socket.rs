@@ -145,14 +145,55 @@ impl Drop for DropNotice {
   }
 }
 
+/// Descriptors that JS has closed but an aborted task still holds: the runtime thread closes
+/// each a moment later, when the task lets go of it. For Node a closed socket's descriptor is
+/// free at once, so an accept that finds the table full while this is not zero waits for
+/// them (see `server.rs`) rather than dropping the connection.
+static CLOSING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether closed sockets' descriptors are still on their way to being closed.
+pub fn descriptors_closing() -> bool {
+  CLOSING.load(Ordering::Acquire) > 0
+}
+
+/// Counts its connection in `CLOSING` from `mark` until it is dropped (after the descriptor).
+#[derive(Default)]
+struct ClosingMark(AtomicBool);
+
+impl ClosingMark {
+  fn mark(&self) {
+    if !self.0.swap(true, Ordering::AcqRel) {
+      CLOSING.fetch_add(1, Ordering::AcqRel);
+    }
+  }
+}
+
+impl Drop for ClosingMark {
+  fn drop(&mut self) {
+    if *self.0.get_mut() {
+      CLOSING.fetch_sub(1, Ordering::AcqRel);
+    }
+  }
+}
+
 /// A connected descriptor. Dropping the last reference closes it and queues `SocketClosed`.
 pub struct Conn {
-  /// Declared before `closed` so the descriptor is closed before the notice is queued.
+  /// Declared before `closed` and `closing` so the descriptor is closed before the notice is
+  /// queued and before it stops counting as closing.
   pub stream: Stream,
   closed: DropNotice,
+  closing: ClosingMark,
 }
 
 impl Conn {
+  fn new(stream: Stream, closed: DropNotice) -> Self {
+    Conn {
+      stream,
+      closed,
+      closing: ClosingMark::default(),
+    }
+  }
+
   /// Close the descriptor now, on this thread, without queueing `SocketClosed`: the caller
   /// reports the closing itself.
   fn close_now(self) {
@@ -318,7 +359,7 @@ impl SocketShared {
   /// Adopt a connected stream (runtime thread: accepted or just connected) and start the
   /// read task.
   pub fn attach(self: &Arc<Self>, stream: Stream, closed: DropNotice) {
-    let conn = Arc::new(Conn { stream, closed });
+    let conn = Arc::new(Conn::new(stream, closed));
     *lock(&self.conn) = Some(conn.clone());
     let task = tokio::spawn(read_loop(self.clone(), conn));
     self.add_task(task.abort_handle());
@@ -1437,6 +1478,7 @@ impl SocketHandle {
         // file, would make tokio's deregistration fail, and tokio then keeps the registration
         // for good.)
         conn.closed.disarm();
+        conn.closing.mark();
         false
       }
       // A connect under way still owns its descriptor and reports its closing.
@@ -1781,6 +1823,20 @@ mod tests {
     let sizes: Vec<usize> = chunks.iter().map(|c| c.len()).collect();
     assert_eq!(sizes, vec![4, COALESCE_LIMIT, 2]);
     assert_eq!(inbox.len, 0);
+  }
+
+  /// A connection closed by JS while a task holds it counts as closing, once however often
+  /// it is marked, until it is dropped (no other test closes a handle, so the count is ours).
+  #[test]
+  fn a_closing_mark_counts_once_until_dropped() {
+    assert!(!descriptors_closing());
+    let mark = ClosingMark::default();
+    assert!(!descriptors_closing(), "counted before it was marked");
+    mark.mark();
+    mark.mark();
+    assert_eq!(CLOSING.load(Ordering::Acquire), 1);
+    drop(mark);
+    assert!(!descriptors_closing());
   }
 
   #[test]
