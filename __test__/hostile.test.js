@@ -247,8 +247,11 @@ test('a peer that asks, never reads, then resets: each callback of the answer ru
       const srv = await serve(net, ports, (s, i) => {
         if (i > 0) return echo(s);
         s.once('data', () => {
-          // A large answer in 32 writes of 256 KiB: more than the kernel buffers hold.
-          for (let i = 0; i < 32; i++) {
+          // A large answer in 48 writes of 256 KiB (12 MiB): more than the kernel buffers
+          // hold. (They take 4 MiB here, so with 8 MiB written the wait below saw more than
+          // 4 MiB pending only until the kernel had taken its share: a loaded machine missed
+          // that moment.)
+          for (let i = 0; i < 48; i++) {
             s.write(prng(256 * 1024, 100 + i), (err) => outcomes.push([i, err ? err.code : null]));
           }
         });
