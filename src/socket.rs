@@ -482,14 +482,9 @@ impl SocketShared {
     with_read_buf(|buf| {
       // A plain `recv`: tokio's readiness for this socket is only updated on the runtime
       // thread, after its own wake-up, which is what this read is ahead of.
-      let spare = buf.spare_capacity_mut();
-      let room = spare.len().min(max);
-      let result = SockRef::from(&conn.stream).recv(&mut spare[..room]);
-      if let Ok(n) = result {
-        // SAFETY: `recv` initialised the first `n` bytes of the spare room.
-        unsafe { buf.set_len(buf.len() + n) };
-      }
-      let drained = matches!(result, Ok(n) if n > 0 && n < room);
+      let result = recv_into(&conn.stream, buf, max);
+      let drained = matches!(result, Ok((_, true)));
+      let result = result.map(|(n, _)| n);
       self.file_read(result, buf, drained.then_some(&conn.stream)) != Filed::Nothing
     })
   }
@@ -653,7 +648,19 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
   }
 }
 
-/// One `recv` into the spare room of `buf`, and whether it drained the socket.
+/// One plain `recv` of at most `max` bytes into the spare room of `buf`, its bytes appended:
+/// the count, and whether the read came short of the room (then it drained the socket).
+fn recv_into(stream: &Stream, buf: &mut BytesMut, max: usize) -> io::Result<(usize, bool)> {
+  let spare = buf.spare_capacity_mut();
+  let room = spare.len().min(max);
+  let n = SockRef::from(stream).recv(&mut spare[..room])?;
+  // SAFETY: `recv` initialised the first `n` bytes of the spare room.
+  unsafe { buf.set_len(buf.len() + n) };
+  Ok((n, n > 0 && n < room))
+}
+
+/// One `recv` of at most `max` bytes into the spare room of `buf` through tokio's readiness,
+/// and whether it drained the socket.
 ///
 /// A read that does not fill the room drained the socket: its readiness is cleared right away
 /// (by answering `WouldBlock` to tokio's `try_io`), which spares the `recv` that would only
@@ -662,14 +669,9 @@ async fn read_loop(shared: Arc<SocketShared>, conn: Arc<Conn>) {
 fn read_some(stream: &Stream, buf: &mut BytesMut, max: usize) -> (io::Result<usize>, bool) {
   let mut nread = 0;
   let result = stream.try_io(tokio::io::Interest::READABLE, || {
-    let spare = buf.spare_capacity_mut();
-    let room = spare.len().min(max);
-    let spare = &mut spare[..room];
-    let n = SockRef::from(stream).recv(spare)?;
-    // SAFETY: `recv` initialised the first `n` bytes of the spare room.
-    unsafe { buf.set_len(buf.len() + n) };
+    let (n, drained) = recv_into(stream, buf, max)?;
     nread = n;
-    if n > 0 && n < room {
+    if drained {
       return Err(io::ErrorKind::WouldBlock.into());
     }
     Ok(n)
