@@ -196,12 +196,16 @@ function deliverDeferred(id) {
   }
 }
 
+/** Whether a list of read events ([kind, payload, ...]) holds data. */
+function hasData(events) {
+  for (let i = 0; i < events.length; i += 2) if (events[i] === EventKind.Data) return true;
+  return false;
+}
+
 /** Whether data read for `handle` waits for the next iteration (see startedReading). */
 function deferredData(handle) {
   const events = deferred.get(handle.id);
-  if (events === undefined) return false;
-  for (let i = 0; i < events.length; i += 2) if (events[i] === EventKind.Data) return true;
-  return false;
+  return events !== undefined && hasData(events);
 }
 
 function rethrow(err) {
@@ -419,6 +423,7 @@ module.exports = {
   atPendingPhase,
   startedReading,
   deferredData,
+  hasData,
   duplicateFd: (fd) => binding.duplicateFd(fd),
   liveHandles,
   ACTIVE_LISTENING,

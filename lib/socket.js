@@ -938,10 +938,7 @@ function stoppedReading(socket) {
 
 /** Whether data waits in `kHeld`. */
 function heldData(socket) {
-  const held = socket[kHeld];
-  if (held === null) return false;
-  for (let i = 0; i < held.length; i += 2) if (held[i] === EventKind.Data) return true;
-  return false;
+  return socket[kHeld] !== null && engine.hasData(socket[kHeld]);
 }
 
 /**
