@@ -4,7 +4,9 @@
 //! then an accept task on the runtime thread turns each connection into a `SocketShared` with
 //! its read task already spawned, and queues a `Connection` event; the JS side wraps it in a
 //! `Socket`. A full descriptor table (`EMFILE`) is handled as libuv handles it: the pending
-//! connections are accepted with a reserve descriptor and closed (`drop_pending`). Other accept
+//! connections are accepted with a reserve descriptor and closed (`drop_pending`), unless
+//! closed sockets' descriptors are still being closed on the runtime thread: then the accept
+//! waits for those, which for Node are free already. Other accept
 //! errors are reported and the loop backs off briefly so they do not spin.
 
 use std::io;

@@ -15,8 +15,9 @@
 //!   task, which reports `WriteDone` when the outbox is empty.
 //! - Closing: the descriptor lives in a `Conn`, shared by the handle and the tasks. `close`
 //!   closes it on the JS thread when no task holds it, else it aborts the tasks, which close
-//!   it on the runtime thread a moment later; JS emits `'close'` without waiting. A connect
-//!   under way owns its descriptor and reports its closing with `SocketClosed`.
+//!   it on the runtime thread a moment later; JS emits `'close'` without waiting (those
+//!   descriptors are counted in `CLOSING`, which an accept out of descriptors waits for). A
+//!   connect under way owns its descriptor and reports its closing with `SocketClosed`.
 
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
