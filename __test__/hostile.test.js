@@ -13,6 +13,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const { compare, record, once, delay, nodeNet } = require('./helpers/compare');
 const { prng, sha256, waitFor } = require('./helpers/data');
 const { withPorts, listenOn } = require('./helpers/ports');
@@ -53,6 +54,25 @@ const closed = (list) => waitFor(() => list.some(isClose), 2000);
 
 /** Echo with backpressure (a paused reader when the writes back up), as pipe() does it. */
 const echo = (s) => s.pipe(s);
+
+/**
+ * A flood size in MiB that a peer cannot finish writing to a socket that stops reading: more
+ * than the receiver's kernel buffer can grow to (`tcp_rmem`'s maximum, 32 MiB here) and the
+ * sender's (`tcp_wmem`'s), with room to spare for what the receiver read. With 16 MiB, a
+ * receive buffer grown past 8 MiB took it all: the paused peer, with nothing left to write,
+ * never saw the reset of the close (the receive buffer grows with how fast it is read).
+ */
+function beyondKernelBuffersMiB() {
+  const max = (name, fallback) => {
+    try {
+      return Number(fs.readFileSync(`/proc/sys/net/ipv4/${name}`, 'utf8').trim().split(/\s+/)[2]);
+    } catch {
+      return fallback;
+    }
+  };
+  const bytes = max('tcp_rmem', 32 << 20) + max('tcp_wmem', 4 << 20) + (16 << 20);
+  return Math.ceil(bytes / (1 << 20));
+}
 
 /** Resolve with the next accepted socket of `server`. */
 const nextConnection = (server) => once(server, 'connection').then(([s]) => s);
@@ -196,10 +216,11 @@ test('a peer that floods and never reads: the idle timeout fires on the stalled 
       const peerClosed = once(peer, 'close');
       peer.pause();
       const flood = Buffer.alloc(1 << 20, 0x68);
-      for (let i = 0; i < 16; i++) peer.write(flood);
+      for (let i = 0; i < beyondKernelBuffersMiB(); i++) peer.write(flood);
       await accepted;
       await closed(srv.lists[0]);
-      // The server closed with the flood unread: the peer gets a reset.
+      // The server closed with the flood unread: the peer gets a reset, which it sees in its
+      // pending writes (paused, it does not read).
       await peerClosed;
       t.push('peer', peerEvents);
       t.push('server sockets', srv.lists);
