@@ -109,10 +109,45 @@ function rewriteTrace(t, leaf) {
   t.entries = t.entries.map(map);
 }
 
-/** Resolve when `emitter` emits `name` (rejects after ms). */
+/** Which side `runOne` is running: named in the message of a wait that timed out. */
+let running = null;
+
+/**
+ * What a wait that timed out leaves to go on, since such hangs are rare and seldom repeat:
+ * the side being run, the emitter's state if it is a socket, and the kernel's view of its
+ * connection (`ss`, when the machine has it).
+ */
+function hangReport(emitter) {
+  const lines = [`while running ${running ?? 'outside compare()'}`];
+  if (typeof emitter.localPort === 'number' || 'remotePort' in emitter) {
+    const state = {};
+    const keys = ['readyState', 'destroyed', 'localPort', 'remotePort', 'bytesRead'];
+    keys.push('bytesWritten', 'readableLength', 'writableLength', 'timeout');
+    for (const k of keys) state[k] = emitter[k];
+    state.paused = typeof emitter.isPaused === 'function' ? emitter.isPaused() : undefined;
+    lines.push(`socket ${JSON.stringify(state)}`);
+    const port = emitter.localPort;
+    if (typeof port === 'number') {
+      try {
+        const { execFileSync } = require('node:child_process');
+        const filter = `( sport = :${port} or dport = :${port} )`;
+        const out = execFileSync('ss', ['-tnoie', 'state', 'all', filter], { timeout: 2000 });
+        lines.push(`ss:\n${out.toString().trim()}`);
+      } catch (e) {
+        lines.push(`ss: ${e.message.split('\n')[0]}`);
+      }
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Resolve when `emitter` emits `name` (rejects after ms, with a `hangReport`). */
 function once(emitter, name, ms = 5000) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for '${name}'`)), ms);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for '${name}'\n${hangReport(emitter)}`)),
+      ms,
+    );
     emitter.once(name, (...args) => {
       clearTimeout(timer);
       resolve(args);
@@ -133,6 +168,7 @@ function liveHandles(net) {
 }
 
 async function runOne(net, scenario, ms) {
+  running = net === nodeNet ? 'node:net' : 'ours';
   const t = new Trace();
   let timer;
   const timeout = new Promise((_, reject) => {
@@ -143,6 +179,7 @@ async function runOne(net, scenario, ms) {
     value = await Promise.race([scenario(net, t), timeout]);
   } finally {
     clearTimeout(timer);
+    running = null;
   }
   await settle();
   return { trace: t.entries, value: describe(value), live: liveHandles(net) };
