@@ -216,7 +216,8 @@ test('a peer that floods and never reads: the idle timeout fires on the stalled 
       const peerClosed = once(peer, 'close');
       peer.pause();
       const flood = Buffer.alloc(1 << 20, 0x68);
-      for (let i = 0; i < beyondKernelBuffersMiB(); i++) peer.write(flood);
+      const mib = beyondKernelBuffersMiB();
+      for (let i = 0; i < mib; i++) peer.write(flood);
       await accepted;
       await closed(srv.lists[0]);
       // The server closed with the flood unread: the peer gets a reset, which it sees in its
