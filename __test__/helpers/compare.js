@@ -121,9 +121,19 @@ function hangReport(emitter) {
   const lines = [`while running ${running ?? 'outside compare()'}`];
   if (typeof emitter.localPort === 'number' || 'remotePort' in emitter) {
     const state = {};
-    const keys = ['readyState', 'destroyed', 'localPort', 'remotePort', 'bytesRead'];
-    keys.push('bytesWritten', 'readableLength', 'writableLength', 'timeout');
-    for (const k of keys) state[k] = emitter[k];
+    for (const k of [
+      'readyState',
+      'destroyed',
+      'localPort',
+      'remotePort',
+      'bytesRead',
+      'bytesWritten',
+      'readableLength',
+      'writableLength',
+      'timeout',
+    ]) {
+      state[k] = emitter[k];
+    }
     state.paused = typeof emitter.isPaused === 'function' ? emitter.isPaused() : undefined;
     lines.push(`socket ${JSON.stringify(state)}`);
     const port = emitter.localPort;
