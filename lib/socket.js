@@ -1068,6 +1068,22 @@ function onNativeClosed(socket) {
  */
 function scheduleFinishClose(socket, state, holdEvents = false) {
   engine.atClosePhase(() => finishClose(socket, state), holdEvents);
+  // Before it (the phase runs the last queued first), as libuv's close of a stream fails the
+  // requests still pending: each write's, then the shutdown's, each its own callback, with the
+  // ticks queued so far run after each (those left by a tick that threw, say).
+  if (socket[kShutdownCallback] !== null) {
+    engine.atClosePhase(() => {
+      if (!state.handle.closed && socket[kCloseState] === state) onShutdownDone(socket, state.handle);
+    });
+  }
+  const writes = socket[kWriteCallbacks]?.length ?? 0;
+  for (let i = 0; i < writes; i++) engine.atClosePhase(() => cancelFirstWrite(socket, state));
+}
+
+function cancelFirstWrite(socket, state) {
+  const callbacks = socket[kWriteCallbacks];
+  if (state.handle.closed || socket[kCloseState] !== state || !callbacks?.length) return;
+  completeWrite(socket, callbacks.shift(), UV_ECANCELED);
 }
 
 function finishClose(socket, state) {
