@@ -87,6 +87,16 @@ const KNOWN_DIVERGENCES = [
       kind === 'socket' && method === 'connect' && target.connecting && !target.destroyed && holdsUnixHandle(target),
   },
   {
+    id: 'pipe-connect-on-tcp-handle',
+    description:
+      "connect(path) on a socket that holds a TCP handle (left, say, by a connect() whose port " +
+      "was refused after the handle was made): node:net hands the path to the TCP handle's " +
+      "connect and its native assertion kills the process; rsnet reports the connect's error " +
+      '(repro: /tmp/fuzz-repros/pipe-connect-on-tcp-handle.js)',
+    match: ({ kind, method, args, target }) =>
+      kind === 'socket' && method === 'connect' && holdsTcpHandle(target) && isPathConnect(args),
+  },
+  {
     id: 'connect-while-shutting-down',
     description:
       "connect() again on a connected socket whose end() is still shutting down: node:net's " +
@@ -129,6 +139,29 @@ const KNOWN_DIVERGENCES = [
 function holdsUnixHandle(socket) {
   if (socket instanceof nodeNet.Socket) return socket._handle?.constructor?.name === 'Pipe';
   return Boolean(socket._handle) && socket[require('../lib/shared').kIsPipe] === true;
+}
+
+/** Whether a socket's handle is a TCP handle (node:net's TCP, or ours). */
+function holdsTcpHandle(socket) {
+  if (socket instanceof nodeNet.Socket) return socket._handle?.constructor?.name === 'TCP';
+  return Boolean(socket._handle) && socket[require('../lib/shared').kIsPipe] !== true;
+}
+
+/**
+ * Whether connect(...args) asks for a Unix socket, as Node's normalizeArgs reads them: an
+ * options object with a `path` (an accessor counts: what it returns is not known here), or a
+ * string that is not a port number.
+ */
+function isPathConnect(args) {
+  const [first] = args;
+  if (typeof first === 'object' && first !== null) {
+    for (let o = first; o !== null; o = Object.getPrototypeOf(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, 'path');
+      if (d !== undefined) return d.get !== undefined || Boolean(d.value);
+    }
+    return false;
+  }
+  return typeof first === 'string' && !(Number(first) >= 0);
 }
 
 // ---------------------------------------------------------------------------------------------
