@@ -383,6 +383,29 @@ test('connect() again while connecting (EALREADY), once connected, and right aft
     }),
   ));
 
+// libuv runs the close callbacks of one iteration the last closed first, whether a connect
+// was under way on the handle or not.
+test("destroy(), connect() and connect() again (EALREADY): the second handle's 'close' first, as node", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listen(net, ports);
+      const refused = await freePort();
+      ports.push(refused);
+      const s = net.connect(srv.port, '127.0.0.1');
+      t.events(s, CONNECT_EVENTS);
+      await once(s, 'connect');
+      s.destroy();
+      s.connect(refused, '127.0.0.1');
+      s.connect(refused, '127.0.0.1');
+      s.end('hello', () => t.push('end callback'));
+      await once(s, 'close');
+      await settle(50);
+      s.destroy();
+      await srv.close();
+      rewriteTrace(t, (v) => (typeof v === 'string' ? v.replace(/( - Local \(.*):\d+\)$/, '$1:EPHEMERAL)') : v));
+    }),
+  ));
+
 const nodeSocketProto = require('node:net').Socket.prototype;
 
 test(

@@ -355,11 +355,6 @@ class Attempt {
     } else if (kind === EventKind.ConnectFailed) {
       this.handle.setActive(ACTIVE_CONNECTING, false);
       onAttemptFailed(this, payload);
-    } else if (kind === EventKind.SocketClosed) {
-      // A failed attempt's descriptor was closed by the native side. (A handle closed from
-      // JS is released or re-owned by the socket first, so its closing never comes here.)
-      // The socket may still hold the handle: its close must not wait for this event again.
-      this.handle.nativeClosed = true;
     }
   }
 }

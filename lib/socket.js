@@ -248,9 +248,6 @@ class SocketPrototype extends stream.Duplex {
       case EventKind.ShutdownDone:
         onShutdownDone(this, this._handle || this[kCloseState]?.handle);
         break;
-      case EventKind.SocketClosed:
-        onNativeClosed(this);
-        break;
     }
   }
 
@@ -349,8 +346,8 @@ class SocketPrototype extends stream.Duplex {
       this[kResetAndClosing] = false;
       handle.setActive(ACTIVE_CLOSING, true);
       const closeHandle = () => {
-        // (A failed connect attempt's descriptor may be closed already.)
-        if (!handle.native.close(reset) || handle.nativeClosed) scheduleFinishClose(this, state);
+        handle.native.close(reset);
+        scheduleFinishClose(this, state);
       };
       if (this._closeAfterHandlingError) {
         // Set by http: the socket stays usable while its 'error' is handled on the next tick.
@@ -1053,12 +1050,6 @@ function onShutdownDone(socket, handle = socket._handle, err) {
   socket[kShutdownCallback] = null;
   if (handle) handle.setActive(ACTIVE_SHUTDOWN, false);
   if (cb) cb(err);
-}
-
-function onNativeClosed(socket) {
-  const state = socket[kCloseState];
-  // After any 'error' queued by destroy() on this turn.
-  if (state) process.nextTick(finishClose, socket, state);
 }
 
 /**
