@@ -44,8 +44,6 @@ pub enum EventKind {
   WriteDone = 6,
   /// payload: errno of the shutdown (0 on success).
   ShutdownDone = 7,
-  /// The socket's descriptor is closed.
-  SocketClosed = 8,
   /// id: the server; payload: the new `SocketHandle`.
   Connection = 9,
   /// id: the server; payload: negative errno of a failed accept.
@@ -509,10 +507,6 @@ unsafe fn deliver(
         Event::ShutdownDone { id, errno } => {
           let v = b.i32(errno);
           b.push(EventKind::ShutdownDone, id, v);
-        }
-        Event::SocketClosed { id } => {
-          let v = b.undefined();
-          b.push(EventKind::SocketClosed, id, v);
         }
         Event::Connection { server, socket } => {
           let handle = SocketHandle::accepted(socket);

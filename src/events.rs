@@ -27,8 +27,6 @@ pub enum Event {
   WriteDone { id: u32, errno: i32, count: u32 },
   /// A requested shutdown (FIN) was sent, or failed.
   ShutdownDone { id: u32, errno: i32 },
-  /// A socket's file descriptor is closed.
-  SocketClosed { id: u32 },
   /// A server accepted a connection.
   Connection { server: u32, socket: Arc<SocketShared> },
   /// `accept()` failed (the server keeps listening).
@@ -176,7 +174,7 @@ mod tests {
     q.take(&mut batch);
     assert_eq!(batch.len(), 10);
     assert!(matches!(batch[3], Event::Connected { id: 3 }));
-    q.push(Event::SocketClosed { id: 1 });
+    q.push(Event::Connected { id: 1 });
     assert_eq!(wakes.load(Ordering::SeqCst), 2);
   }
 

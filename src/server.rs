@@ -173,8 +173,7 @@ async fn accept_loop(server: u32, queue: Arc<EventQueue>, listener: Listener, pa
     match listener.accept().await {
       Ok(stream) => {
         let socket = SocketShared::new(queue.clone(), !pause_on_connect);
-        let notice = socket.closed_notice();
-        socket.attach(stream, notice);
+        socket.attach(stream);
         queue.push(Event::Connection { server, socket });
       }
       // The peer gave up before we took the connection: nothing to report (as libuv).

@@ -17,7 +17,7 @@
 //!   closes it on the JS thread when no task holds it, else it aborts the tasks, which close
 //!   it on the runtime thread a moment later; JS emits `'close'` without waiting (those
 //!   descriptors are counted in `CLOSING`, which an accept out of descriptors waits for). A
-//!   connect under way owns its descriptor and reports its closing with `SocketClosed`.
+//!   connect under way owns its descriptor: aborted, its task closes it.
 
 use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
@@ -112,40 +112,6 @@ const TASK_SLOTS: usize = 4;
 pub const DONE: i32 = 0;
 pub const PENDING: i32 = 1;
 
-/// Queues an event when dropped: closing notices for descriptors.
-pub struct DropNotice {
-  queue: Arc<EventQueue>,
-  /// The event to queue, built lazily on drop.
-  make: fn(u32) -> Event,
-  id: u32,
-  /// Cleared when the closing is reported some other way.
-  armed: AtomicBool,
-}
-
-impl DropNotice {
-  pub fn new(queue: Arc<EventQueue>, id: u32, make: fn(u32) -> Event) -> Self {
-    DropNotice {
-      queue,
-      make,
-      id,
-      armed: AtomicBool::new(true),
-    }
-  }
-
-  /// The closing is reported some other way: queue nothing on drop.
-  fn disarm(&self) {
-    self.armed.store(false, Ordering::Relaxed);
-  }
-}
-
-impl Drop for DropNotice {
-  fn drop(&mut self) {
-    if *self.armed.get_mut() {
-      self.queue.push((self.make)(self.id));
-    }
-  }
-}
-
 /// Descriptors that JS has closed but an aborted task still holds: the runtime thread closes
 /// each a moment later, when the task lets go of it. For Node a closed socket's descriptor is
 /// free at once, so an accept that finds the table full while this is not zero waits for
@@ -177,28 +143,20 @@ impl Drop for ClosingMark {
   }
 }
 
-/// A connected descriptor. Dropping the last reference closes it and queues `SocketClosed`.
+/// A connected descriptor. Dropping the last reference closes it.
 pub struct Conn {
-  /// Declared before `closed` and `closing` so the descriptor is closed before the notice is
-  /// queued and before it stops counting as closing.
+  /// Declared before `closing` so the descriptor is closed before it stops counting as
+  /// closing.
   pub stream: Stream,
-  closed: DropNotice,
   closing: ClosingMark,
 }
 
 impl Conn {
-  fn new(stream: Stream, closed: DropNotice) -> Self {
+  fn new(stream: Stream) -> Self {
     Conn {
       stream,
-      closed,
       closing: ClosingMark::default(),
     }
-  }
-
-  /// Close the descriptor now, on this thread, without queueing `SocketClosed`: the caller
-  /// reports the closing itself.
-  fn close_now(self) {
-    self.closed.disarm();
   }
 }
 
@@ -329,11 +287,6 @@ impl Drop for Connecting<'_> {
 }
 
 impl SocketShared {
-  /// The notice that reports this socket's descriptor closed.
-  pub fn closed_notice(&self) -> DropNotice {
-    DropNotice::new(self.queue.clone(), self.id, |id| Event::SocketClosed { id })
-  }
-
   /// `reading`: whether the read task may read as soon as there is a connection. Node starts
   /// reading every new connection at once (unless `pauseOnConnect`), so starting here saves a
   /// wake-up of the runtime thread per connection.
@@ -359,8 +312,8 @@ impl SocketShared {
 
   /// Adopt a connected stream (runtime thread: accepted or just connected) and start the
   /// read task.
-  pub fn attach(self: &Arc<Self>, stream: Stream, closed: DropNotice) {
-    let conn = Arc::new(Conn::new(stream, closed));
+  pub fn attach(self: &Arc<Self>, stream: Stream) {
+    let conn = Arc::new(Conn::new(stream));
     *lock(&self.conn) = Some(conn.clone());
     let task = tokio::spawn(read_loop(self.clone(), conn));
     self.add_task(task.abort_handle());
@@ -861,7 +814,7 @@ pub struct SocketHandle {
   conn: Option<Arc<Conn>>,
   /// A socket created by `bind` and not yet connecting.
   unconnected: Option<Socket>,
-  /// A connect or connection ever started: a `SocketClosed` event will follow `close`.
+  /// A connect or connection ever started (the handle cannot connect or open again).
   opened: bool,
   closed: bool,
 }
@@ -969,13 +922,11 @@ impl SocketHandle {
       port => with_engine(|e| e.may_listen_on(port.unwrap_or(0))).unwrap_or(true),
     };
     let shared = self.shared.clone();
-    // Closing before the connection exists still reports the descriptor closed.
-    let notice = shared.closed_notice();
     // A connect to a server of this environment is reported through the runtime, after the
     // server's accept: Node emits the server's 'connection' before the client's 'connect'.
-    let (pending, notice) = match to_own_server {
-      true => (pending, notice),
-      false => match self.settle_at_once(pending, notice) {
+    let pending = match to_own_server {
+      true => pending,
+      false => match self.settle_at_once(pending) {
         Ok(()) => return 0,
         Err(under_way) => under_way,
       },
@@ -1002,7 +953,7 @@ impl SocketHandle {
         match outcome {
           Ok(mut connecting) => {
             let stream = connecting.stream.take().expect("a connecting stream");
-            shared.attach(stream, notice);
+            shared.attach(stream);
             drop(connecting);
             shared.queue.push(Event::Connected { id: shared.id });
           }
@@ -1028,12 +979,7 @@ impl SocketHandle {
   /// answered the handshake before the syscall returned. The outcome is queued from here, so
   /// the connect costs no round trip through the runtime thread. A connect still under way is
   /// handed back.
-  #[allow(clippy::result_large_err)]
-  fn settle_at_once(
-    &mut self,
-    pending: Pending,
-    notice: DropNotice,
-  ) -> std::result::Result<(), (Pending, DropNotice)> {
+  fn settle_at_once(&mut self, pending: Pending) -> std::result::Result<(), Pending> {
     let mut pfd = libc::pollfd {
       fd: pending.raw_fd(),
       events: libc::POLLOUT,
@@ -1043,14 +989,13 @@ impl SocketHandle {
     if unsafe { libc::poll(&mut pfd, 1, 0) } != 1
       || pfd.revents & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) == 0
     {
-      return Err((pending, notice));
+      return Err(pending);
     }
     let shared = &self.shared;
     if let Pending::Tcp(stream) = &pending {
       if let Ok(Some(err)) = stream.take_error() {
         // Failed at once: the descriptor stays with the handle until it closes, as libuv
-        // keeps it (its local name is in Node's messages, an EALREADY's for one); the closing
-        // is reported after the failure.
+        // keeps it (its local name is in Node's messages, an EALREADY's for one).
         shared.queue.push(Event::ConnectFailed {
           id: shared.id,
           errno: errno_of(&err),
@@ -1058,12 +1003,9 @@ impl SocketHandle {
         if let Pending::Tcp(stream) = pending {
           self.unconnected = Some(Socket::from(std::os::fd::OwnedFd::from(stream)));
         }
-        drop(notice);
         return Ok(());
       }
     }
-    // Kept until the failure is queued: the closing is reported after it.
-    let mut notice = Some(notice);
     let outcome = with_engine(|e| {
       e.with_runtime(|_| {
         let stream = pending.into_stream()?;
@@ -1073,7 +1015,7 @@ impl SocketHandle {
         // Queued before the read task exists, so that no data can come before it. (Inside
         // the runtime's context: the read task is spawned here.)
         shared.queue.push(Event::Connected { id: shared.id });
-        shared.attach(stream, notice.take().expect("notice taken once"));
+        shared.attach(stream);
         Ok(())
       })
     });
@@ -1090,7 +1032,6 @@ impl SocketHandle {
         errno: -libc::EINVAL,
       }),
     }
-    drop(notice);
     Ok(())
   }
 
@@ -1284,8 +1225,7 @@ impl SocketHandle {
           Domain::UNIX => Stream::Unix(UnixStream::from_std(std::os::fd::OwnedFd::from(socket).into())?),
           _ => Stream::Tcp(TcpStream::from_std(socket.into())?),
         };
-        let notice = shared.closed_notice();
-        shared.attach(stream, notice);
+        shared.attach(stream);
         Ok::<_, io::Error>(())
       })
     });
@@ -1440,16 +1380,16 @@ impl SocketHandle {
   }
 
   /// Close the descriptor (with an RST when `reset`, or when data read ahead is still in the
-  /// inbox: see below). Returns true when a `SocketClosed` event will report the descriptor
-  /// closed (a connect under way owns it); false when JS reports the closing by itself.
+  /// inbox: see below).
   ///
   /// JS need not wait for the runtime: when no task holds the connection any more (the peer
   /// ended it, so the read task is done) the descriptor is closed right here; else the aborted
-  /// tasks close it on the runtime thread a moment later.
+  /// tasks (a read task, or a connect under way, which owns its descriptor) close it on the
+  /// runtime thread a moment later.
   #[napi(catch_unwind)]
-  pub fn close(&mut self, reset: bool) -> bool {
+  pub fn close(&mut self, reset: bool) {
     if self.closed {
-      return false;
+      return;
     }
     // Bytes read ahead that JS never took are, for Node, unread bytes in the kernel's receive
     // buffer, and the kernel closes a socket that has those with a reset.
@@ -1469,23 +1409,14 @@ impl SocketHandle {
     self.unconnected = None;
     self.shared.abort_tasks();
     lock(&self.shared.read_waker).take();
-    match conn.map(Arc::try_unwrap) {
-      Some(Ok(conn)) => {
-        conn.close_now();
-        false
-      }
-      Some(Err(conn)) => {
-        // A task still holds it (the read task waiting for data): aborted, it lets go of it on
-        // the runtime thread a moment later, which closes the descriptor; JS need not wait for
-        // that to emit 'close'. (Closing it here instead, by pointing the descriptor at another
-        // file, would make tokio's deregistration fail, and tokio then keeps the registration
-        // for good.)
-        conn.closed.disarm();
-        conn.closing.mark();
-        false
-      }
-      // A connect under way still owns its descriptor and reports its closing.
-      None => self.opened,
+    // (The last reference, dropped here, closes the descriptor on this thread.)
+    if let Some(Err(conn)) = conn.map(Arc::try_unwrap) {
+      // A task still holds it (the read task waiting for data): aborted, it lets go of it on
+      // the runtime thread a moment later, which closes the descriptor; JS need not wait for
+      // that to emit 'close'. (Closing it here instead, by pointing the descriptor at another
+      // file, would make tokio's deregistration fail, and tokio then keeps the registration
+      // for good.)
+      conn.closing.mark();
     }
   }
 
@@ -1676,8 +1607,7 @@ mod tests {
     // As when JS consumes as it reads (nothing here acknowledges reads one by one).
     shared.read_ahead.store(READ_AHEAD, Ordering::Relaxed);
     let _enter = rt.handle().enter();
-    let notice = shared.closed_notice();
-    shared.attach(Stream::Tcp(TcpStream::from_std(ours).unwrap()), notice);
+    shared.attach(Stream::Tcp(TcpStream::from_std(ours).unwrap()));
     (shared, peer)
   }
 
@@ -1798,19 +1728,19 @@ mod tests {
   }
 
   #[test]
-  fn closing_reports_the_descriptor_closed() {
+  fn aborted_tasks_close_the_descriptor() {
     let rt = IoRuntime::start().unwrap();
     let queue = quiet_queue();
-    let (shared, _peer) = connected_pair(&rt, &queue, true);
-    let id = shared.id;
+    let (shared, mut peer) = connected_pair(&rt, &queue, true);
     lock(&shared.conn).take();
     shared.abort_tasks();
-    let events = collect(&queue, |evs| {
-      evs.iter().any(|e| matches!(e, Event::SocketClosed { .. }))
-    });
-    assert!(events
-      .iter()
-      .any(|e| matches!(e, Event::SocketClosed { id: i } if *i == id)));
+    peer.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 1];
+    assert_eq!(
+      std::io::Read::read(&mut peer, &mut buf).unwrap(),
+      0,
+      "the peer sees the close"
+    );
   }
 
   #[test]
