@@ -58,6 +58,9 @@ const RESET_AS_EOF = Number(process.versions.node.split('.')[0]) < 24;
  * state is the same in both runs as long as nothing diverged before; closing: a call destroyed
  * the socket and its 'close' has not come yet).
  */
+/** Sockets resetAndDestroy() was called on while connecting (see double-reset-while-connecting). */
+const resetWhileConnecting = new WeakSet();
+
 const KNOWN_DIVERGENCES = [
   {
     id: 'reset-after-end',
@@ -85,6 +88,21 @@ const KNOWN_DIVERGENCES = [
       'rsnet reports the one outcome as node:net does and exits (comparison test in unix.test.js)',
     match: ({ kind, method, target }) =>
       kind === 'socket' && method === 'connect' && target.connecting && !target.destroyed && holdsUnixHandle(target),
+  },
+  {
+    id: 'double-reset-while-connecting',
+    description:
+      "resetAndDestroy() again while a connect is in flight: node:net queues a reset per call " +
+      "for 'connect'; the second outlives the close and fires on the socket's next handle " +
+      "('error' reset EBADF), which is then never closed: node's process spins at exit; rsnet " +
+      'resets once (repro: /tmp/fuzz-repros/double-reset-while-connecting.js)',
+    // (Every call after the first on a socket while it connects: the state lives here.)
+    match: ({ kind, method, target }) => {
+      if (kind !== 'socket' || method !== 'resetAndDestroy' || !target.connecting || target.destroyed) return false;
+      if (resetWhileConnecting.has(target)) return true;
+      resetWhileConnecting.add(target);
+      return false;
+    },
   },
   {
     id: 'pipe-connect-on-tcp-handle',
