@@ -311,7 +311,8 @@ function listenBound(self, handle, err, backlog, address, port, connectionKey) {
   if (err === 0) {
     self._handle = handle;
     handle.markOpen();
-    err = handle.native.listen((backlog || 511) | 0, self.pauseOnConnect);
+    // (As the native Int32Value: a BigInt throws "Cannot convert a BigInt value to a number".)
+    err = handle.native.listen(+(backlog || 511) | 0, self.pauseOnConnect);
     if (err !== 0) self._handle = null;
   }
   if (err !== 0) {
