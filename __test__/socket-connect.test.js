@@ -383,6 +383,30 @@ test('connect() again while connecting (EALREADY), once connected, and right aft
     }),
   ));
 
+// libuv keeps a failed connect's descriptor until the handle closes: a connect() again before
+// the failure is reported gets EALREADY, and its message names that descriptor's local address.
+test('connect() again after a refused connect, before its failure is reported: EALREADY names the local address, as node', () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      // (A server of the module under test on 127.0.0.1: nothing on ::1 at its port.)
+      const srv = await listen(net, ports);
+      const s = new net.Socket();
+      t.events(s, CONNECT_EVENTS);
+      s.connect(srv.port, '::1');
+      process.nextTick(() =>
+        process.nextTick(() => {
+          // (Time for the refusal to come back before the next connect.)
+          const until = Date.now() + 30;
+          while (Date.now() < until);
+          s.connect(srv.port, '127.0.0.1');
+        }),
+      );
+      await once(s, 'close');
+      await srv.close();
+      rewriteTrace(t, (v) => (typeof v === 'string' ? v.replace(/( - Local \(.*):\d+\)$/, '$1:EPHEMERAL)') : v));
+    }),
+  ));
+
 // libuv runs the close callbacks of one iteration the last closed first, whether a connect
 // was under way on the handle or not.
 test("destroy(), connect() and connect() again (EALREADY): the second handle's 'close' first, as node", () =>

@@ -245,8 +245,9 @@ pub struct SocketShared {
   /// flush task at a time (see `add_task`). Fixed slots: no allocation per connection.
   tasks: Mutex<[Option<AbortHandle>; TASK_SLOTS]>,
   /// The descriptor of a connect under way (owned by its task), for `getsockname` while
-  /// connecting; cleared under the lock before the task lets go of it.
-  connecting_fd: Mutex<Option<RawFd>>,
+  /// connecting; cleared under the lock before the task lets go of it. A failed connect's
+  /// descriptor stays here until the handle closes (see `ConnectFd`).
+  connecting_fd: Mutex<Option<ConnectFd>>,
   /// Direct reads (the `onread` option): the read task only waits for readiness and tells JS,
   /// which then reads straight into the caller's buffer (`read_into`) until the socket is
   /// drained, as libuv reads into the buffer `onread` gives it: no copy, no allocation.
@@ -263,6 +264,25 @@ pub struct SocketShared {
   pub closed: AtomicBool,
 }
 
+/// The descriptor of a connect, in `connecting_fd`.
+enum ConnectFd {
+  /// Under way: the connect task owns it.
+  UnderWay(RawFd),
+  /// The connect failed: libuv keeps the descriptor until the handle closes, and Node names
+  /// its local address in the error of a `connect()` again before the failure is reported
+  /// (EALREADY).
+  Failed(std::os::fd::OwnedFd),
+}
+
+impl ConnectFd {
+  fn raw(&self) -> RawFd {
+    match self {
+      ConnectFd::UnderWay(fd) => *fd,
+      ConnectFd::Failed(fd) => fd.as_raw_fd(),
+    }
+  }
+}
+
 /// The stream of a connect under way, recorded in `connecting_fd`. Dropped (the connect
 /// failed, or its task was aborted), it clears the record before the descriptor closes; a
 /// connect that succeeded takes the stream out and drops this once the connection is
@@ -277,11 +297,27 @@ impl Connecting<'_> {
   fn stream(&self) -> &Stream {
     self.stream.as_ref().expect("a connecting stream")
   }
+
+  /// The connect failed: keep its descriptor recorded until the handle closes (unless it has
+  /// closed already: `close` sets `closed` before it takes the record).
+  fn keep_failed(&mut self) {
+    let Some(fd) = self.stream.take().and_then(|s| s.into_fd().ok()) else {
+      return;
+    };
+    let mut record = lock(&self.shared.connecting_fd);
+    if !self.shared.closed.load(Ordering::Acquire) {
+      *record = Some(ConnectFd::Failed(fd));
+    }
+  }
 }
 
 impl Drop for Connecting<'_> {
   fn drop(&mut self) {
-    lock(&self.shared.connecting_fd).take();
+    let mut record = lock(&self.shared.connecting_fd);
+    if matches!(*record, Some(ConnectFd::UnderWay(_))) {
+      record.take();
+    }
+    drop(record);
     self.stream.take();
   }
 }
@@ -348,7 +384,7 @@ impl SocketShared {
     let connecting = lock(&self.connecting_fd);
     // SAFETY: the connect task keeps the descriptor open while it is recorded, and clears it
     // under this lock before letting go; borrowed while the lock is held.
-    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw((*connecting)?) };
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(connecting.as_ref()?.raw()) };
     Some(f(SockRef::from(&fd)))
   }
 
@@ -931,7 +967,7 @@ impl SocketHandle {
         Err(under_way) => under_way,
       },
     };
-    *lock(&shared.connecting_fd) = Some(pending.raw_fd());
+    *lock(&shared.connecting_fd) = Some(ConnectFd::UnderWay(pending.raw_fd()));
     let task = with_engine(|e| {
       e.spawn(async move {
         let _guard = PanicGuard(&shared);
@@ -943,11 +979,21 @@ impl SocketHandle {
             stream: None,
           };
           connecting.stream = Some(pending.into_stream()?);
-          connecting.stream().writable().await?;
-          if let Some(e) = connecting.stream().take_error()? {
-            return Err(e);
+          let connected = async {
+            connecting.stream().writable().await?;
+            match connecting.stream().take_error()? {
+              Some(e) => Err(e),
+              None => Ok(()),
+            }
           }
-          Ok(connecting)
+          .await;
+          match connected {
+            Ok(()) => Ok(connecting),
+            Err(e) => {
+              connecting.keep_failed();
+              Err(e)
+            }
+          }
         }
         .await;
         match outcome {

@@ -23,6 +23,14 @@ pub enum Stream {
 }
 
 impl Stream {
+  /// The descriptor, taken out of the runtime's reactor (runtime thread).
+  pub fn into_fd(self) -> io::Result<std::os::fd::OwnedFd> {
+    Ok(match self {
+      Stream::Tcp(s) => s.into_std()?.into(),
+      Stream::Unix(s) => s.into_std()?.into(),
+    })
+  }
+
   /// Read readiness through the registration's one waker slot: unlike `readable()`, whose
   /// future embeds a waiter in the waiting task, this keeps the read task small (see
   /// `read_loop`). Only the read task waits for read readiness.
