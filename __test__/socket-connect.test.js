@@ -269,6 +269,26 @@ test('localAddress of the wrong family: bind error is emitted', () =>
     }),
   ));
 
+// connect() again on a handle with a descriptor binds that descriptor, as libuv does: an IPv6
+// local address on an IPv4 descriptor fails setting IPV6_V6ONLY (ENOPROTOOPT), an IPv4 one
+// on an IPv6 descriptor gets EINVAL.
+test('connect() again with a localAddress of the other family: the bind error of the descriptor the handle holds, as node', () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listen(net, ports);
+      for (const [first, again, localAddress] of [
+        ['127.0.0.1', '::ffff:127.0.0.1', '::'],
+        ['::ffff:127.0.0.1', '127.0.0.1', '127.0.0.1'],
+      ]) {
+        const s = net.connect(srv.port, first);
+        t.events(s, ['error', 'close'], `${localAddress}: `);
+        s.connect({ port: srv.port, host: again, localAddress });
+        await once(s, 'close');
+      }
+      await srv.close();
+    }),
+  ));
+
 test('a connect that fails at once (ENETUNREACH) names the bound local address, as node', () =>
   compare(
     withPorts(async (net, t) => {

@@ -905,6 +905,23 @@ fn start_connect(socket: &Socket, addr: &SockAddr) -> io::Result<()> {
   }
 }
 
+/// bind(2) as libuv's TCP bind does it, whose answers Node reports:
+/// - SO_REUSEADDR first, on every bind, so a local port held by a socket that is not
+///   listening (closing, TIME_WAIT, a connect being abandoned) can be bound again;
+/// - for an IPv6 address, IPV6_V6ONLY off first: on an IPv4 descriptor (a handle bound or
+///   connected before) that fails, and its ENOPROTOOPT is the answer;
+/// - EAFNOSUPPORT from bind(2) becomes EINVAL.
+fn bind_as_libuv(socket: SockRef<'_>, addr: &SockAddr) -> io::Result<()> {
+  socket.set_reuse_address(true)?;
+  if addr.is_ipv6() {
+    socket.set_only_v6(false)?;
+  }
+  socket.bind(addr).map_err(|e| match e.raw_os_error() {
+    Some(libc::EAFNOSUPPORT) => io::Error::from_raw_os_error(libc::EINVAL),
+    _ => e,
+  })
+}
+
 impl SocketHandle {
   /// `bind` on a handle that already has a descriptor (bound, connecting or connected), as
   /// libuv does it: bind(2) on that descriptor and the kernel's answer (EINVAL: already
@@ -912,12 +929,12 @@ impl SocketHandle {
   fn bind_existing(&mut self, addr: &SockAddr) -> Option<i32> {
     let rc = |r: io::Result<()>| r.map_or_else(|e| errno_of(&e), |()| 0);
     if let Some(socket) = &self.unconnected {
-      return Some(rc(socket.bind(addr)));
+      return Some(rc(bind_as_libuv(SockRef::from(socket), addr)));
     }
     if let Some(conn) = self.conn() {
-      return Some(rc(SockRef::from(&conn.stream).bind(addr)));
+      return Some(rc(bind_as_libuv(SockRef::from(&conn.stream), addr)));
     }
-    self.shared.with_connecting_fd(|fd| rc(fd.bind(addr)))
+    self.shared.with_connecting_fd(|fd| rc(bind_as_libuv(fd, addr)))
   }
 
   /// `connect` on a handle that already has a descriptor, as libuv does it (a `net.Socket`
@@ -1177,10 +1194,7 @@ impl SocketHandle {
     }
     let result = (|| {
       let socket = Socket::new(Domain::for_address(addr), STREAM_NONBLOCKING, None)?;
-      // libuv sets SO_REUSEADDR on every TCP bind, so a local port held by a socket that is
-      // not listening (closing, TIME_WAIT, a connect being abandoned) can be bound again.
-      socket.set_reuse_address(true)?;
-      socket.bind(&addr.into())?;
+      bind_as_libuv(SockRef::from(&socket), &addr.into())?;
       Ok::<_, io::Error>(socket)
     })();
     match result {
