@@ -403,6 +403,26 @@ test('connect() again while connecting (EALREADY), once connected, and right aft
     }),
   ));
 
+// libuv's close of a handle with a connect in flight fails that request (ECANCELED) in a
+// callback of its own, before the close callback: Node's afterConnect takes it for the
+// connect() called after destroy(), whose 'error' comes before the old handle's 'close'.
+test("destroy() with a connect in flight, then connect() with a bad port: ECANCELED's 'error' before the old handle's 'close', as node", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const refused = await freePort();
+      ports.push(refused);
+      const lookup = (host, opts, cb) =>
+        opts?.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4);
+      const s = new net.Socket();
+      t.events(s, CONNECT_EVENTS);
+      s.connect({ port: refused, host: 'name', lookup });
+      s.destroy();
+      t.call('connect(Symbol())', () => s.connect(Symbol('x')));
+      await once(s, 'close');
+      await settle(50);
+    }),
+  ));
+
 // libuv keeps a failed connect's descriptor until the handle closes: a connect() again before
 // the failure is reported gets EALREADY, and its message names that descriptor's local address.
 test('connect() again after a refused connect, before its failure is reported: EALREADY names the local address, as node', () =>

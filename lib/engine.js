@@ -58,6 +58,14 @@ function atClosePhase(fn, holdEvents = false) {
   fns.push(fn);
 }
 
+/** Deliver no batch of events before this iteration's close phase (see atClosePhase). */
+function holdEventsUntilClosePhase() {
+  init();
+  if (!binding.scheduleClosePhase(true) && state.phases[CLOSE].queued.length === 0) {
+    setImmediate(phaseFallback, CLOSE);
+  }
+}
+
 /**
  * Call `fn` where libuv runs the callbacks of its pending queue, as it completes a shutdown
  * with nothing left to write: right after this poll phase when called from it (before the
@@ -420,6 +428,7 @@ module.exports = {
   createServerHandle,
   guessHandleType,
   atClosePhase,
+  holdEventsUntilClosePhase,
   atPendingPhase,
   startedReading,
   deferredData,

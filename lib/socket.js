@@ -420,9 +420,10 @@ class SocketPrototype extends stream.Duplex {
         lookupAndConnect(this, options);
       }
     } finally {
-      // (Also when the arguments are refused: the old handle closes all the same.) In the close
-      // phase, as in Node, and before anything the new connect reports.
-      if (closing) scheduleFinishClose(this, closing, true);
+      // (Also when the arguments are refused: the old handle closes all the same.) Its close,
+      // queued by destroy(), comes in the close phase, as in Node, and before anything the
+      // new connect reports.
+      if (closing) engine.holdEventsUntilClosePhase();
     }
     return this;
   }
@@ -1054,14 +1055,14 @@ function onShutdownDone(socket, handle = socket._handle, err) {
 
 /**
  * The 'close' of a handle closed in this loop iteration comes in its close phase, as libuv
- * runs its closing handles' callbacks: the last closed first. `holdEvents`: deliver no events
- * before (see engine.atClosePhase).
+ * runs its closing handles' callbacks: the last closed first.
  */
-function scheduleFinishClose(socket, state, holdEvents = false) {
-  engine.atClosePhase(() => finishClose(socket, state), holdEvents);
+function scheduleFinishClose(socket, state) {
+  engine.atClosePhase(() => finishClose(socket, state));
   // Before it (the phase runs the last queued first), as libuv's close of a stream fails the
-  // requests still pending: each write's, then the shutdown's, each its own callback, with the
-  // ticks queued so far run after each (those left by a tick that threw, say).
+  // requests still pending: the connect's, each write's, then the shutdown's, each its own
+  // callback, with the ticks queued so far run after each (those left by a tick that threw,
+  // or the 'error' of a connect the cancellation fails).
   if (socket[kShutdownCallback] !== null) {
     engine.atClosePhase(() => {
       if (!state.handle.closed && socket[kCloseState] === state) onShutdownDone(socket, state.handle);
@@ -1069,6 +1070,25 @@ function scheduleFinishClose(socket, state, holdEvents = false) {
   }
   const writes = socket[kWriteCallbacks]?.length ?? 0;
   for (let i = 0; i < writes; i++) engine.atClosePhase(() => cancelFirstWrite(socket, state));
+  if (state.canceledAttempt || state.handle.isActive(ACTIVE_CONNECTING)) {
+    engine.atClosePhase(() => cancelConnect(socket, state));
+  }
+}
+
+/**
+ * libuv cancels the request of a connect in flight when its handle closes. An autoSelectFamily
+ * attempt's reports its ECANCELED; so does a connect left in flight when connect() was called
+ * again (`orphanedConnect`), and Node's afterConnect then takes it for the socket's connect in
+ * progress: reported, and the socket destroyed with it. (Were the socket connected by then,
+ * Node's assertion would fail and kill the process; that is left out.)
+ */
+function cancelConnect(socket, state) {
+  if (state.handle.closed) return;
+  if (state.canceledAttempt) emitAttemptCanceled(socket, state.canceledAttempt);
+  if (state.orphanedConnect && socket.connecting && !socket.destroyed) {
+    const ex = emitAttemptCanceled(socket, state.orphanedConnect);
+    socket.destroy(ex);
+  }
 }
 
 function cancelFirstWrite(socket, state) {
@@ -1080,16 +1100,6 @@ function cancelFirstWrite(socket, state) {
 function finishClose(socket, state) {
   if (state.handle.closed) return;
   state.handle.release();
-  if (state.canceledAttempt) emitAttemptCanceled(socket, state.canceledAttempt);
-  // libuv cancels the request of a connect in flight when its handle closes, just before the
-  // close callback. Node's afterConnect then takes the ECANCELED for the socket's connect in
-  // progress (the socket connects again): reported, and the socket destroyed with it. (Were
-  // the socket connected by then, Node's assertion would fail and kill the process; that is
-  // left out.)
-  if (state.orphanedConnect && socket.connecting && !socket.destroyed) {
-    const ex = emitAttemptCanceled(socket, state.orphanedConnect);
-    socket.destroy(ex);
-  }
   // (Writes belong to the socket's current handle; a handle left closing when the socket
   // connected again has none.)
   if (socket[kCloseState] === state) cancelPendingWrites(socket);
