@@ -283,11 +283,12 @@ impl ConnectFd {
   }
 }
 
-/// The stream of a connect under way, recorded in `connecting_fd`. Dropped (the connect
-/// failed, or its task was aborted), it clears the record before the descriptor closes; a
-/// connect that succeeded takes the stream out and drops this once the connection is
-/// attached, so that the descriptor is always found by one of the two (a `connect()` again
-/// then gets the kernel's EISCONN, never an EALREADY of the moment in between).
+/// The stream of a connect under way, recorded in `connecting_fd`. Dropped (its task was
+/// aborted, or registering failed), it clears the record before the descriptor closes; a
+/// connect that failed hands its descriptor to the record (`keep_failed`); a connect that
+/// succeeded takes the stream out and drops this once the connection is attached, so that
+/// the descriptor is always found by one of the two (a `connect()` again then gets the
+/// kernel's EISCONN, never an EALREADY of the moment in between).
 struct Connecting<'a> {
   shared: &'a SocketShared,
   stream: Option<Stream>,
