@@ -26,6 +26,11 @@
 // dir deleted at the end; descriptors are never ones that are open (an fd >= 0 is replaced by
 // 999999, which is not).
 //
+// Name lookups without a `lookup` option (of localhost and '') go through `dns.lookup`, which
+// both modules read when they call it: while the fuzz runs, it answers from what the resolver
+// said once at the start, on an immediate. The resolver's thread pool round trip would race
+// with the loop, and the two runs of an episode could then see them in different orders.
+//
 // Environment: RSNET_FUZZ_SEED (default 0x5eed), RSNET_FUZZ_N (episodes, default 80),
 // RSNET_FUZZ_EPISODE (run only that episode: the reproduction of a reported divergence).
 // A divergence that is a known bug outside argument validation is listed in
@@ -39,6 +44,7 @@ const os = require('node:os');
 const path = require('node:path');
 const util = require('node:util');
 const nodeNet = require('node:net');
+const dns = require('node:dns');
 const { loadOurs, delay } = require('./helpers/compare');
 const { prng, waitFor } = require('./helpers/data');
 
@@ -1358,6 +1364,46 @@ async function runEpisode(env, index, onStart) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Name lookups
+
+/**
+ * Replace `dns.lookup` with one that answers localhost and '' (what the fuzz looks up without
+ * a `lookup` option) from the real answers, read here once, on an immediate; returns the
+ * function that puts the real one back. The real lookup is still called, for its argument
+ * checks (and their throws); its answer is dropped. Anything else is the real lookup's.
+ */
+async function answerLocalhostFromCache() {
+  const real = dns.lookup;
+  const answers = new Map();
+  const key = (host, family, all) => `${host}|${family}|${all}`;
+  for (const host of ['localhost', '']) {
+    for (const family of [0, 4, 6]) {
+      for (const all of [false, true]) {
+        const answer = await new Promise((resolve) =>
+          real(host, { family, all }, (err, address, fam) => resolve([err, address, fam])),
+        );
+        answers.set(key(host, family, all), answer);
+      }
+    }
+  }
+  dns.lookup = function lookup(host, options, callback) {
+    const cb = typeof options === 'function' ? options : callback;
+    const opts = typeof options === 'object' && options !== null ? options : { family: options };
+    const family = opts.family === 'IPv4' ? 4 : opts.family === 'IPv6' ? 6 : Number(opts.family) || 0;
+    const answer = answers.get(key(host, family, Boolean(opts.all)));
+    if (answer === undefined || typeof cb !== 'function') return real.apply(this, arguments);
+    const ignore = () => {};
+    const req = typeof options === 'function' ? real.call(this, host, ignore) : real.call(this, host, options, ignore);
+    const [err, address, fam] = answer;
+    setImmediate(() => (err ? cb(err) : opts.all ? cb(null, address.map((a) => ({ ...a }))) : cb(null, address, fam)));
+    return req;
+  };
+  return () => {
+    dns.lookup = real;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Comparison
 
 function record(ep) {
@@ -1419,6 +1465,7 @@ test('API fuzz: random calls with hostile arguments throw and emit what node:net
   const envs = [new Env('node', nodeNet, root, cport), new Env('ours', ours, root, cport)];
   const divergences = [];
   const started = Date.now();
+  const restoreLookup = await answerLocalhostFromCache();
   try {
     for (const env of envs) await env.start();
     const first = ONLY ?? 0;
@@ -1439,6 +1486,7 @@ test('API fuzz: random calls with hostile arguments throw and emit what node:net
       }
     }
   } finally {
+    restoreLookup();
     current = null;
     for (const env of envs) if (env.listener) await env.stop();
     process.off('uncaughtException', onUncaught);
