@@ -56,6 +56,9 @@ const LIVE_HANDLES = Symbol.for('rsnet.liveHandles');
 /** Node 20 and 22 (libuv < 1.52) may take a reset behind unread data for a clean end. */
 const RESET_AS_EOF = Number(process.versions.node.split('.')[0]) < 24;
 
+/** Sockets resetAndDestroy() was called on while connecting (see double-reset-while-connecting). */
+const resetWhileConnecting = new WeakSet();
+
 /**
  * Divergences outside the files argument validation lives in (lib/socket.js, lib/connect.js,
  * lib/engine.js, src/): calls matching an entry are skipped in both runs. `match` gets
@@ -64,9 +67,6 @@ const RESET_AS_EOF = Number(process.versions.node.split('.')[0]) < 24;
  * state is the same in both runs as long as nothing diverged before; closing: a call destroyed
  * the socket and its 'close' has not come yet).
  */
-/** Sockets resetAndDestroy() was called on while connecting (see double-reset-while-connecting). */
-const resetWhileConnecting = new WeakSet();
-
 const KNOWN_DIVERGENCES = [
   {
     id: 'reset-after-end',
