@@ -287,3 +287,41 @@ test("destroy(err) then connect() to two refusing routes: the 'error' of each is
     }),
     { timeout: 15000 },
   ));
+
+// Node gives each attempt after the first a handle of its own (initSocketHandle), and the byte
+// counters are the handle's: an accepted socket connect()ed again, whose first attempt fails
+// on its own connection (EISCONN), counts from 0 on the connection the second attempt makes.
+test("connect() again on an accepted socket with autoSelectFamily: the next attempt's handle counts bytes from 0, as node", () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const conns = [];
+      const server = net.createServer((c) => conns.push(c.on('error', () => {})));
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address();
+      ports.push(port);
+      const client = nodeNet.connect(port, '127.0.0.1').on('error', () => {});
+      try {
+        while (conns.length === 0) await new Promise((resolve) => setImmediate(resolve));
+        const [socket] = conns;
+        t.events(socket, EVENTS);
+        await new Promise((resolve) => socket.write('hello', resolve));
+        t.push('before', socket.bytesWritten);
+        socket.connect({
+          host: 'name',
+          port,
+          autoSelectFamily: true,
+          lookup: (host, options, cb) =>
+            setImmediate(cb, null, [
+              { address: '::1', family: 6 },
+              { address: '127.0.0.1', family: 4 },
+            ]),
+        });
+        await once(socket, 'connect');
+        t.push('after', socket.bytesWritten, socket.bytesRead);
+      } finally {
+        client.destroy();
+        for (const c of conns) c.destroy();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    }),
+  ));

@@ -35,6 +35,7 @@ const {
   kSetKeepAliveCount,
   kSetTOS,
   kIsPipe,
+  kInitHandle,
   SUN_PATH_LEN,
   UV_EALREADY,
   UV_EBADF,
@@ -367,16 +368,15 @@ function closeAttemptHandle(handle) {
 
 /**
  * Give the socket a fresh handle for the next attempt; the previous one closes unless alive.
- * As Node's initSocketHandle for the new handle, this resets the stream's destroyed state
- * (`_undestroy`): an 'error' already emitted (a destroy(err) before this connect) no longer
- * keeps the connect's own failure from being emitted.
+ * As Node's initSocketHandle for the new handle (see Socket's kInitHandle), this resets the
+ * stream's destroyed state (an 'error' already emitted, by a destroy(err) before this connect,
+ * no longer keeps the connect's own failure from being emitted) and the byte counters.
  */
 function nextAttemptHandle(self, context) {
   const old = self._handle;
   if (old && !context.live.has(old.attempt)) closeAttemptHandle(old);
   self._handle = engine.createSocketHandle(self);
-  self._undestroy();
-  self._sockname = null;
+  self[kInitHandle]();
 }
 
 /**

@@ -14,6 +14,8 @@ const kSetKeepAliveCount = Symbol('kSetKeepAliveCount');
 const kSetTOS = Symbol('kSetTOS');
 /** A Socket over a Unix domain socket: no addresses, no TCP options, as Node's Pipe handle. */
 const kIsPipe = Symbol('kIsPipe');
+/** A Socket's method that starts using a new handle, as Node's initSocketHandle. */
+const kInitHandle = Symbol('kInitHandle');
 
 /** Bytes in sockaddr_un.sun_path on Linux. */
 const SUN_PATH_LEN = 108;
@@ -44,6 +46,7 @@ module.exports = {
   kSetKeepAliveCount,
   kSetTOS,
   kIsPipe,
+  kInitHandle,
   SUN_PATH_LEN,
   UV_EBADF,
   UV_EAGAIN,

@@ -42,6 +42,7 @@ const {
   kSetKeepAliveCount,
   kSetTOS,
   kIsPipe,
+  kInitHandle,
   unsupported,
   UV_EAGAIN,
   UV_ECANCELED,
@@ -209,6 +210,21 @@ class SocketPrototype extends stream.Duplex {
 
   [kOnReadStart]() {
     replayHeld(this);
+  }
+
+  /**
+   * A new handle (of connect(), or of the next autoSelectFamily attempt), as Node's
+   * initSocketHandle: the stream's ended and destroyed state is reset (a socket end()ed before
+   * its first connect() is writable again), and the counters, the cached local name, the held
+   * reads and the onread buffer are the new handle's (Node's counters are its handle's).
+   */
+  [kInitHandle]() {
+    this._undestroy();
+    this._sockname = null;
+    this[kBytesRead] = 0;
+    this[kBytesWritten] = 0;
+    this[kHeld] = null;
+    if (this[kBuffer]) initUserBuffer(this);
   }
 
   [kOnEvent](kind, payload) {
@@ -398,15 +414,7 @@ class SocketPrototype extends stream.Duplex {
     const pipe = !!path;
     if (!this._handle) {
       this._handle = engine.createSocketHandle(this);
-      // As Node's initSocketHandle: a new handle resets the stream's ended and destroyed
-      // state (a socket end()ed before its first connect() is writable again).
-      this._undestroy();
-      this._sockname = null;
-      // Node's counters are the handle's: a new one starts from 0.
-      this[kBytesRead] = 0;
-      this[kBytesWritten] = 0;
-      this[kHeld] = null;
-      if (this[kBuffer]) initUserBuffer(this);
+      this[kInitHandle]();
       // (A handle kept from before stays what it is: see startConnect.)
       this[kIsPipe] = pipe;
     }
