@@ -52,6 +52,17 @@ const SEED = Number(process.env.RSNET_FUZZ_SEED ?? 0x5eed) >>> 0;
 const EPISODES = Number(process.env.RSNET_FUZZ_N ?? 80);
 const ONLY = process.env.RSNET_FUZZ_EPISODE === undefined ? null : Number(process.env.RSNET_FUZZ_EPISODE);
 const TRACE = Boolean(process.env.RSNET_FUZZ_TRACE);
+/**
+ * An argument error of node:net whose message cannot be formatted (`setTimeout(0, proxy)`, the
+ * Proxy's `get` trap throwing) leaves `Error.stackTraceLimit` at 0 (Node sets it to 0 while it
+ * makes the error): every later Error of the process has no stack, and an error quoted in a
+ * message then reads `[Error: ...]`. A call that threw puts it back, so that what comes after
+ * it starts alike in both runs.
+ */
+const STACK_TRACE_LIMIT = Error.stackTraceLimit;
+const restoreStackTraceLimit = () => {
+  Error.stackTraceLimit = STACK_TRACE_LIMIT;
+};
 const LIVE_HANDLES = Symbol.for('rsnet.liveHandles');
 /** Node 20 and 22 (libuv < 1.52) may take a reset behind unread data for a clean end. */
 const RESET_AS_EOF = Number(process.versions.node.split('.')[0]) < 24;
@@ -984,6 +995,7 @@ class Episode {
     try {
       r = fn();
     } catch (e) {
+      restoreStackTraceLimit();
       if (t.kind === 'socket' && !wasDestroyed && t.obj.destroyed) t.closing = true;
       t.log.push([label, 'threw', describe(e, env)]);
       if (method === 'connect') t.connectThrew = true;
