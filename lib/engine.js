@@ -46,22 +46,24 @@ function init() {
  * Call `fn` where libuv runs close callbacks, in the last phase of this loop iteration (after
  * its check phase's immediates), as Node emits a handle's 'close'. As libuv's closing handles,
  * the functions of one close phase run the last queued first, each as its own callback (ticks
- * run after each); those queued while it runs wait for the next. With `holdEvents`, no batch
- * of events is delivered before it. Where the addon cannot reach libuv, a setImmediate.
+ * run after each); those queued while it runs wait for the next. Where the addon cannot reach
+ * libuv, a setImmediate.
  */
-function atClosePhase(fn, holdEvents = false) {
+function atClosePhase(fn) {
   init();
-  const fns = state.phases[CLOSE].queued;
-  if (fns.length === 0 || holdEvents) {
-    if (!binding.scheduleClosePhase(holdEvents) && fns.length === 0) setImmediate(phaseFallback, CLOSE);
-  }
-  fns.push(fn);
+  if (state.phases[CLOSE].queued.length === 0) scheduleClosePhase(false);
+  state.phases[CLOSE].queued.push(fn);
 }
 
 /** Deliver no batch of events before this iteration's close phase (see atClosePhase). */
 function holdEventsUntilClosePhase() {
   init();
-  if (!binding.scheduleClosePhase(true) && state.phases[CLOSE].queued.length === 0) {
+  scheduleClosePhase(true);
+}
+
+/** Have the close phase run (once, however often asked); the fallback when nothing is queued. */
+function scheduleClosePhase(holdEvents) {
+  if (!binding.scheduleClosePhase(holdEvents) && state.phases[CLOSE].queued.length === 0) {
     setImmediate(phaseFallback, CLOSE);
   }
 }

@@ -1071,11 +1071,7 @@ function scheduleFinishClose(socket, state) {
   // requests still pending: the connect's, each write's, then the shutdown's, each its own
   // callback, with the ticks queued so far run after each (those left by a tick that threw,
   // or the 'error' of a connect the cancellation fails).
-  if (socket[kShutdownCallback] !== null) {
-    engine.atClosePhase(() => {
-      if (!state.handle.closed && socket[kCloseState] === state) onShutdownDone(socket, state.handle);
-    });
-  }
+  if (socket[kShutdownCallback] !== null) engine.atClosePhase(() => cancelShutdown(socket, state));
   const writes = socket[kWriteCallbacks]?.length ?? 0;
   for (let i = 0; i < writes; i++) engine.atClosePhase(() => cancelFirstWrite(socket, state));
   if (state.canceledAttempt || state.handle.isActive(ACTIVE_CONNECTING)) {
@@ -1103,6 +1099,10 @@ function cancelFirstWrite(socket, state) {
   const callbacks = socket[kWriteCallbacks];
   if (state.handle.closed || socket[kCloseState] !== state || !callbacks?.length) return;
   completeWrite(socket, callbacks.shift(), UV_ECANCELED);
+}
+
+function cancelShutdown(socket, state) {
+  if (!state.handle.closed && socket[kCloseState] === state) onShutdownDone(socket, state.handle);
 }
 
 function finishClose(socket, state) {
