@@ -33,6 +33,11 @@ async function refusedPort(net, ports) {
   return port;
 }
 
+/** An error message's local end (" - Local (address:port)") with its ephemeral port hidden. */
+function hideLocalPort(t) {
+  rewriteTrace(t, (v) => (typeof v === 'string' ? v.replace(/( - Local \(.*):\d+\)$/, '$1:EPHEMERAL)') : v));
+}
+
 /** What a user sees of a socket's state; ephemeral local ports are reduced to their type. */
 function props(s) {
   const addr = s.address();
@@ -399,7 +404,7 @@ test('connect() again while connecting (EALREADY), once connected, and right aft
       await new Promise((resolve) => unix.close(resolve));
       fs.rmSync(dir, { recursive: true, force: true });
       await srv.close();
-      rewriteTrace(t, (v) => (typeof v === 'string' ? v.replace(/( - Local \(.*):\d+\)$/, '$1:EPHEMERAL)') : v));
+      hideLocalPort(t);
     }),
   ));
 
@@ -443,7 +448,7 @@ test('connect() again after a refused connect, before its failure is reported: E
       );
       await once(s, 'close');
       await srv.close();
-      rewriteTrace(t, (v) => (typeof v === 'string' ? v.replace(/( - Local \(.*):\d+\)$/, '$1:EPHEMERAL)') : v));
+      hideLocalPort(t);
     }),
   ));
 
@@ -466,7 +471,7 @@ test("destroy(), connect() and connect() again (EALREADY): the second handle's '
       await settle(50);
       s.destroy();
       await srv.close();
-      rewriteTrace(t, (v) => (typeof v === 'string' ? v.replace(/( - Local \(.*):\d+\)$/, '$1:EPHEMERAL)') : v));
+      hideLocalPort(t);
     }),
   ));
 
