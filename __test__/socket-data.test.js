@@ -777,6 +777,49 @@ test('many small writes keep their order and content', () =>
     }),
   ));
 
+// rsnet copies the small reads of one wake-up into one shared buffer and hands out views of it:
+// each chunk must be its own bytes, stay so while kept, and not see what is written to another.
+test('small reads of many sockets at once: each chunk kept, written to, and read back', () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = await listenOn(net, ports);
+      const clients = await connectAll(net, srv.port, 40);
+      while (srv.conns.length < clients.length) await new Promise((r) => setImmediate(r));
+      const kept = srv.conns.map(() => []);
+      let bytes = 0;
+      srv.conns.forEach((s, n) =>
+        s.on('data', (d) => {
+          kept[n].push(d);
+          bytes += d.length;
+          // Scribble over the chunk's copy of the byte each message starts with: a view that
+          // overlapped another chunk would change that chunk's content too.
+          for (let k = 0; k < d.length; k++) if (d[k] === 0x3c) d[k] = 0x5b;
+        }),
+      );
+      const message = (n, round) => `<${String(n).padStart(2, '0')}:${round}:${'x'.repeat(50 + n)}>`;
+      let expected = 0;
+      for (let round = 0; round < 30; round++) {
+        // Every client writes at once, so the server's reads come together.
+        clients.forEach((c, n) => {
+          const m = message(n, round);
+          expected += m.length;
+          c.write(m);
+        });
+        await delay(2);
+      }
+      await waitFor(() => bytes === expected, 10000);
+      const intact = kept.map((chunks, n) => {
+        let want = '';
+        for (let round = 0; round < 30; round++) want += message(n, round).replace('<', '[');
+        return Buffer.concat(chunks).toString('latin1') === want && chunks.every(Buffer.isBuffer);
+      });
+      t.push('every connection got its own bytes', intact.every(Boolean), intact.indexOf(false));
+      t.push('bytes', bytes);
+      for (const c of clients) c.destroy();
+      await srv.close();
+    }),
+  ));
+
 // Node runs each I/O callback on its own: the ticks and microtasks one queues run before the
 // next event, even when several sockets' events come from one poll.
 test("ticks and microtasks queued by one socket's 'data' run before the next socket's event, as node", () =>

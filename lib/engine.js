@@ -112,14 +112,15 @@ function phaseFallback(kind) {
 const runNextTicks = process._tickCallback;
 
 /**
- * Deliver one batch `[kind, id, payload, ...]`; events of unknown ids are dropped. As in Node,
+ * Deliver one batch `[kind, id, payload, ...]`, with `pool` the buffer that its small reads
+ * share (or undefined); events of unknown ids are dropped. As in Node,
  * where each I/O callback is its own, the ticks and microtasks an event's listeners queue run
  * before the next event (after the last one, when the batch's callback returns). A throw, a
  * listener's or a tick's, leaves this function: native reports it as an 'uncaughtException',
  * as Node reports one from any callback, and calls again with `resume`, and the batch goes on
  * from where it stopped.
  */
-function dispatch(batch, resume) {
+function dispatch(batch, resume, pool) {
   const from = resume ? state.resume : 0;
   for (let i = from; i < batch.length; i += 3) {
     // (Not right after a throw: Node's callback that threw runs no ticks either.)
@@ -128,18 +129,25 @@ function dispatch(batch, resume) {
       runNextTicks();
     }
     state.resume = i + 3;
+    let kind = batch[i];
+    let payload = batch[i + 2];
+    if (kind === EventKind.PooledData) {
+      // A small read, in the batch's shared buffer at `payload` (offset << 16 | length).
+      kind = EventKind.Data;
+      payload = Buffer.from(pool.buffer, pool.byteOffset + (payload >>> 16), payload & 0xffff);
+    }
     const id = batch[i + 1];
-    if (fresh.size !== 0 && fresh.has(id) && isRead(batch[i])) {
-      deferRead(id, batch[i], batch[i + 2]);
+    if (fresh.size !== 0 && fresh.has(id) && isRead(kind)) {
+      deferRead(id, kind, payload);
       continue;
     }
     const owner = owners.get(id);
     if (owner === undefined) {
       // A connection accepted just before its server closed: nobody will take it.
-      if (batch[i] === EventKind.Connection) batch[i + 2].close(false);
+      if (kind === EventKind.Connection) payload.close(false);
       continue;
     }
-    owner[kOnEvent](batch[i], batch[i + 2]);
+    owner[kOnEvent](kind, payload);
   }
 }
 
