@@ -232,6 +232,55 @@ test('Server option: pauseOnConnect delivers no data until resume()', async () =
   );
 });
 
+// libuv polls a handle that starts reading in the loop's next poll phase: data already in the
+// kernel comes before this iteration's immediates after a resume() in a timer, an immediate or
+// a 'close' listener, and after them after a resume() in an I/O listener (another socket's
+// 'connect'). rsnet's runtime thread reads on its own time; the order must still be Node's.
+for (const where of ['timer', 'immediate', 'close', 'io']) {
+  const place = { timer: 'a timer', immediate: 'an immediate', close: "a 'close' listener", io: "another socket's 'connect'" }[where];
+  test(`pauseOnConnect, then resume() in ${place}: the first data comes in the next poll, as node`, async () => {
+    await compare(
+      scenario(async (net, t, k) => {
+        const other = k.server(net.createServer((s) => s.on('data', () => {})));
+        const otherPort = await listenOn(other, 0, LOOPBACK);
+        const server = k.server(net.createServer({ pauseOnConnect: true }));
+        const port = await listenOn(server, 0, LOOPBACK);
+        const accepted = once(server, 'connection');
+        const c = await connectTo(net, k, port);
+        const [s] = await accepted;
+        c.write('hi');
+        // The bytes reach the server's kernel buffer at once (loopback).
+        await delay(30);
+        const log = [];
+        const gotData = new Promise((resolve) =>
+          s.once('data', (d) => {
+            log.push(`data ${d}`);
+            resolve();
+          }),
+        );
+        const go = () => {
+          s.resume();
+          setImmediate(() => log.push('immediate'));
+          process.nextTick(() => log.push('tick'));
+        };
+        if (where === 'timer') setTimeout(go, 1);
+        else if (where === 'immediate') setImmediate(go);
+        else {
+          const c2 = k.socket(net.connect(otherPort, LOOPBACK));
+          if (where === 'io') c2.on('connect', go);
+          else {
+            c2.on('connect', () => c2.destroy());
+            c2.on('close', go);
+          }
+        }
+        await gotData;
+        await new Promise((resolve) => setImmediate(resolve));
+        t.push('order', log);
+      }),
+    );
+  });
+}
+
 test('Server option: highWaterMark is applied to accepted sockets', async () => {
   await compare(scenario((net, t, k) => acceptOne(net, t, k, { highWaterMark: 1024 })));
 });

@@ -28,6 +28,7 @@ const state = (globalThis[kState] ??= {
   fresh: new Set(), // ids of the sockets that started reading in this iteration (startedReading)
   deferred: new Map(), // id -> [kind, payload, ...], their read events waiting (deferRead)
   freshClearing: false, // the immediate that ends the iteration's `fresh` is queued
+  dispatching: false, // a batch is being delivered (this is the loop's poll phase)
 });
 const { owners, fresh, deferred } = state;
 const kOnEvent = Symbol.for('rsnet.onEvent');
@@ -121,7 +122,15 @@ const runNextTicks = process._tickCallback;
  * from where it stopped.
  */
 function dispatch(batch, resume, pool) {
-  const from = resume ? state.resume : 0;
+  state.dispatching = true;
+  try {
+    dispatchFrom(batch, resume ? state.resume : 0, resume, pool);
+  } finally {
+    state.dispatching = false;
+  }
+}
+
+function dispatchFrom(batch, from, resume, pool) {
   for (let i = from; i < batch.length; i += 3) {
     // (Not right after a throw: Node's callback that threw runs no ticks either.)
     if (i > 0 && !(resume && i === from)) {
@@ -149,6 +158,9 @@ function dispatch(batch, resume, pool) {
     }
     owner[kOnEvent](kind, payload);
   }
+  // The last event's ticks too, here rather than when the batch's callback returns: what they
+  // do is still part of this poll phase (see readStart).
+  runNextTicks();
 }
 
 // Node starts reading a new connection where it reports it (a client's 'connect', a server's
@@ -330,9 +342,17 @@ class NativeHandle {
   }
 
   readStart() {
+    const starts = (this.bits & ACTIVE_READING) === 0;
     this.setActive(ACTIVE_READING, true);
     this.native.readStart();
     owners.get(this.id)?.[kOnReadStart]?.();
+    // libuv reads a handle that starts reading in its next poll phase. A start in this poll
+    // phase (an event's listener) waits as a new connection's does (see startedReading).
+    // Elsewhere (a timer, an immediate, a 'close'), the next poll may come before the
+    // runtime thread has read: the JS thread reads the socket itself just before it.
+    if (!starts) return 0;
+    if (state.dispatching) startedReading(this);
+    else atPendingPhase(() => fresh.has(this.id) || this.native.readNow());
     return 0;
   }
 

@@ -123,6 +123,16 @@ impl EventQueue {
     }
   }
 
+  /// Have the events queued so far delivered in the JS thread's next poll, without waiting
+  /// for a wake-up the runtime thread defers (JS thread).
+  pub fn wake_now(&self) {
+    let state = lock(&self.state);
+    if !state.closed && !state.events.is_empty() {
+      drop(state);
+      (self.waker)();
+    }
+  }
+
   /// Take every queued event (JS thread, at the start of a wake-up).
   pub fn take(&self, into: &mut Vec<Event>) {
     let mut state = lock(&self.state);

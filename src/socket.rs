@@ -450,6 +450,12 @@ impl SocketShared {
   /// follows). Only a flowing stream is read this way; returns whether anything came (data,
   /// end of stream or an error).
   pub fn assist_read(self: &Arc<Self>) -> bool {
+    self.read_on_js_thread(false)
+  }
+
+  /// `assist_read`; with `wait`, a read under way on the runtime thread is waited for instead
+  /// of skipping this one.
+  fn read_on_js_thread(self: &Arc<Self>, wait: bool) -> bool {
     // (`reading` is cleared by `close` too.)
     if !self.reading.load(Ordering::Acquire)
       || self.direct.load(Ordering::Relaxed)
@@ -457,8 +463,10 @@ impl SocketShared {
     {
       return false;
     }
-    let Ok(_reading) = self.read_lock.try_lock() else {
-      return false;
+    let _reading = match self.read_lock.try_lock() {
+      Ok(guard) => guard,
+      Err(std::sync::TryLockError::WouldBlock) if wait => lock(&self.read_lock),
+      Err(_) => return false,
     };
     let Some(conn) = self.conn() else {
       return false;
@@ -1352,6 +1360,19 @@ impl SocketHandle {
     if !self.shared.reading.swap(true, Ordering::AcqRel) {
       self.shared.wake_reader();
     }
+  }
+
+  /// Read what the kernel holds now, on the JS thread, where libuv's first poll after a read
+  /// start would (see `readStart` in lib/engine.js): filed in the inbox like any read (a
+  /// `Readable` event follows). Only a flowing stream; whether anything came.
+  ///
+  /// What the runtime thread read before is reported now too: its wake-up of JS may still be
+  /// on its way, and libuv would report it in that poll.
+  #[napi(catch_unwind)]
+  pub fn read_now(&self) -> bool {
+    let got = self.shared.read_on_js_thread(true);
+    self.shared.queue.wake_now();
+    got
   }
 
   /// Read further ahead of JS (`flowing`: JS consumes data as it comes) or only about as far
