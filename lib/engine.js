@@ -114,12 +114,11 @@ const runNextTicks = process._tickCallback;
 
 /**
  * Deliver one batch `[kind, id, payload, ...]`, with `pool` the buffer that its small reads
- * share (or undefined); events of unknown ids are dropped. As in Node,
- * where each I/O callback is its own, the ticks and microtasks an event's listeners queue run
- * before the next event (after the last one, when the batch's callback returns). A throw, a
- * listener's or a tick's, leaves this function: native reports it as an 'uncaughtException',
- * as Node reports one from any callback, and calls again with `resume`, and the batch goes on
- * from where it stopped.
+ * share (or undefined); events of unknown ids are dropped. As in Node, where each I/O
+ * callback is its own, the ticks and microtasks an event's listeners queue run before the
+ * next event (and the last event's before this returns). A throw, a listener's or a tick's,
+ * leaves this function: native reports it as an 'uncaughtException', as Node reports one from
+ * any callback, and calls again with `resume`, and the batch goes on from where it stopped.
  */
 function dispatch(batch, resume, pool) {
   state.dispatching = true;

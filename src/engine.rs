@@ -167,13 +167,13 @@ impl Engine {
   }
 }
 
-/// Set up this environment's engine; `dispatch(batch)` receives every batch of events, and
-/// `on_phase(phase, start)` is called in the loop phases `scheduleClosePhase` and
-/// `schedulePendingPhase` ask for (see `phase`).
+/// Set up this environment's engine; `dispatch(batch, resume, pool)` receives every batch of
+/// events (see `deliver`), and `on_phase(phase, start)` is called in the loop phases
+/// `scheduleClosePhase` and `schedulePendingPhase` ask for (see `phase`).
 #[napi(catch_unwind)]
 pub fn init_engine(
   env: Env,
-  dispatch: Function<'_, (Array, bool), ()>,
+  dispatch: Function<'_, (Array, bool, Unknown<'_>), ()>,
   on_phase: Function<'_, (u32, bool), bool>,
 ) -> Result<()> {
   if ENGINE.with(|e| e.borrow().is_some()) {
@@ -441,6 +441,8 @@ impl Pool {
     let mut data = ptr::null_mut();
     let status = unsafe { sys::napi_create_buffer(env, self.len, &mut data, &mut out) };
     if status != sys::Status::napi_ok || data.is_null() {
+      // V8 could not allocate 32 KiB: Node does not survive that either (its allocation
+      // failures are fatal), so this is not worth a path of its own.
       return out;
     }
     // SAFETY: `data` points to `self.len` writable bytes V8 just allocated.
@@ -589,7 +591,7 @@ unsafe fn deliver(
     sys::napi_get_boolean(env, false, &mut args[1]);
     let mut result = ptr::null_mut();
     // A listener or a tick that throws: an 'uncaughtException' now, as from any callback in
-    // Node, then the rest of the batch (`dispatch(batch, true)` goes on where it stopped).
+    // Node, then the rest of the batch (`dispatch(batch, true, pool)` goes on where it stopped).
     while sys::napi_call_function(env, global, js_cb, 3, args.as_ptr(), &mut result)
       == sys::Status::napi_pending_exception
       && crate::phase::report_exception(env)
