@@ -103,6 +103,52 @@ test('net.connect(port): default host localhost, lookup/connect/ready order and 
     }),
   ));
 
+// A loopback connect completes in the loop's next poll phase: started in a timer (or in a
+// 'close' listener), its 'connect', and the server's 'connection' before it, come before the
+// immediates queued beside it. rsnet settles a connect to a server of this process on its
+// runtime thread, which must keep that order.
+const CONNECT_PLACES = {
+  timer: 'a timer',
+  close: "a 'close' listener",
+  reconnect: 'a timer, on a socket closed before',
+};
+for (const where of Object.keys(CONNECT_PLACES)) {
+  test(`a connect started in ${CONNECT_PLACES[where]} to a server in this process: 'connection' and 'connect' come before the immediates`, () =>
+    compare(
+      withPorts(async (net, t, ports) => {
+        const log = [];
+        const srv = await listen(net, ports, '127.0.0.1', {}, () => log.push('connection'));
+        const start = (again) => {
+          const options = { port: srv.port, host: '127.0.0.1', autoSelectFamily: false };
+          const s = again ? again.connect(options) : net.connect(options);
+          s.on('connect', () => log.push('connect'));
+          setImmediate(() => log.push('immediate'));
+          return s;
+        };
+        let s;
+        if (where === 'reconnect') {
+          const first = net.connect(srv.port, '127.0.0.1');
+          await once(first, 'connect');
+          first.destroy();
+          await once(first, 'close');
+          await new Promise((resolve) => setTimeout(() => resolve((s = start(first))), 5));
+        } else if (where === 'timer') {
+          await new Promise((resolve) => setTimeout(() => resolve((s = start())), 5));
+        } else {
+          const first = net.connect(srv.port, '127.0.0.1');
+          await once(first, 'connect');
+          first.destroy();
+          await new Promise((resolve) => first.on('close', () => resolve((s = start()))));
+        }
+        await once(s, 'connect');
+        await new Promise((resolve) => setImmediate(resolve));
+        t.push('order', log.slice(-3));
+        s.destroy();
+        await srv.close();
+      }),
+    ));
+}
+
 test('net.connect(port, host, cb): cb runs as a connect listener, with this === socket', () =>
   compare(
     withPorts(async (net, t, ports) => {

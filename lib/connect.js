@@ -231,6 +231,9 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
   }
   self._handle.setActive(ACTIVE_CONNECTING, true);
   self._handle.request = { address, port, addressType, localAddress, localPort };
+  // Node's loopback connect completes in the next poll phase; one to a server of this process
+  // goes through the runtime thread, which must be as quick (see awaitOwnConnect).
+  engine.atPendingPhase(() => native.awaitOwnConnect());
   return null;
 }
 

@@ -401,6 +401,8 @@ class SocketPrototype extends stream.Duplex {
       // A handle destroy() is still closing gets its 'close' all the same, as in Node, where
       // its close callback runs in this loop iteration's close phase (see below).
       closing = this[kCloseState];
+      // (One whose 'close' came already is no more than a memory.)
+      if (closing?.handle.closed) closing = null;
       if (closing?.handle.isActive(ACTIVE_CONNECTING) && !closing.canceledAttempt) {
         closing.orphanedConnect = closing.handle.request ?? null;
       }

@@ -262,6 +262,8 @@ pub struct SocketShared {
   read_lock: Mutex<()>,
   /// JS closed the handle: nothing a task still running finds is delivered.
   pub closed: AtomicBool,
+  /// The connect task has queued its outcome (see `SocketHandle::await_own_connect`).
+  connect_settled: AtomicBool,
 }
 
 /// The descriptor of a connect, in `connecting_fd`.
@@ -343,6 +345,7 @@ impl SocketShared {
       direct: AtomicBool::new(false),
       reset_read: AtomicBool::new(false),
       closed: AtomicBool::new(false),
+      connect_settled: AtomicBool::new(false),
       read_lock: Mutex::new(()),
     })
   }
@@ -573,6 +576,9 @@ impl SocketShared {
     }
   }
 }
+
+/// The longest `await_own_connect` waits for the runtime thread.
+const OWN_CONNECT_WAIT: Duration = Duration::from_micros(500);
 
 /// Reports a panic in a task as a socket error instead of letting the task vanish silently.
 struct PanicGuard<'a>(&'a Arc<SocketShared>);
@@ -862,6 +868,8 @@ pub struct SocketHandle {
   /// A connect or connection ever started (the handle cannot connect or open again).
   opened: bool,
   closed: bool,
+  /// A connect to a server of this environment is on the runtime (`await_own_connect`).
+  own_server_connect: bool,
 }
 
 /// What kind of socket a descriptor is, as libuv's `uv_guess_handle` names it for sockets:
@@ -994,6 +1002,8 @@ impl SocketHandle {
       },
     };
     *lock(&shared.connecting_fd) = Some(ConnectFd::UnderWay(pending.raw_fd()));
+    self.own_server_connect = to_own_server;
+    shared.connect_settled.store(false, Ordering::Release);
     let task = with_engine(|e| {
       e.spawn(async move {
         let _guard = PanicGuard(&shared);
@@ -1036,6 +1046,7 @@ impl SocketHandle {
             });
           }
         }
+        shared.connect_settled.store(true, Ordering::Release);
       })
     });
     match task {
@@ -1116,6 +1127,7 @@ impl SocketHandle {
       unconnected: None,
       opened: true,
       closed: false,
+      own_server_connect: false,
     }
   }
 
@@ -1182,6 +1194,7 @@ impl SocketHandle {
       unconnected: None,
       opened: false,
       closed: false,
+      own_server_connect: false,
     })
   }
 
@@ -1360,6 +1373,23 @@ impl SocketHandle {
     if !self.shared.reading.swap(true, Ordering::AcqRel) {
       self.shared.wake_reader();
     }
+  }
+
+  /// Wait a moment for a connect to a server of this environment, which the runtime settles
+  /// after the server's accept, so that both come in the loop's next poll phase, as in Node
+  /// (JS thread, just before that poll). A loopback connect is complete when connect(2)
+  /// returns; the wait is for the runtime thread's turn, bounded in case it is slow.
+  #[napi(catch_unwind)]
+  pub fn await_own_connect(&mut self) {
+    if !std::mem::take(&mut self.own_server_connect) || self.closed {
+      return;
+    }
+    let start = std::time::Instant::now();
+    while !self.shared.connect_settled.load(Ordering::Acquire) && start.elapsed() < OWN_CONNECT_WAIT {
+      // (The runtime thread may be waiting for this core.)
+      std::thread::yield_now();
+    }
+    self.shared.queue.wake_now();
   }
 
   /// Read what the kernel holds now, on the JS thread, where libuv's first poll after a read
