@@ -1252,7 +1252,14 @@ impl SocketHandle {
       Ok::<_, io::Error>(Pending::Tcp(socket.into()))
     })();
     match result {
-      Ok(pending) => self.await_connection(pending, Some(addr.port())),
+      Ok(pending) => {
+        let rc = self.await_connection(pending, Some(addr.port()));
+        // (A server of this process on that port, but a connect to another machine: that
+        // takes a network's round trip, not worth waiting for in `await_own_connect`.)
+        let ip = addr.ip().to_canonical();
+        self.own_server_connect &= ip.is_loopback() || ip.is_unspecified();
+        rc
+      }
       Err(e) => errno_of(&e),
     }
   }
