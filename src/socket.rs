@@ -577,8 +577,9 @@ impl SocketShared {
   }
 }
 
-/// The longest `await_own_connect` waits for the runtime thread.
-const OWN_CONNECT_WAIT: Duration = Duration::from_micros(500);
+/// The longest `await_own_connect` waits for the runtime thread (microseconds as a rule; this
+/// bound is for a machine so loaded that the thread waits for a core).
+const OWN_CONNECT_WAIT: Duration = Duration::from_millis(50);
 
 /// Reports a panic in a task as a socket error instead of letting the task vanish silently.
 struct PanicGuard<'a>(&'a Arc<SocketShared>);
@@ -1384,12 +1385,31 @@ impl SocketHandle {
 
   /// Wait a moment for a connect to a server of this environment, which the runtime settles
   /// after the server's accept, so that both come in the loop's next poll phase, as in Node
-  /// (JS thread, just before that poll). A loopback connect is complete when connect(2)
-  /// returns; the wait is for the runtime thread's turn, bounded in case it is slow.
+  /// (JS thread, just before that poll).
   #[napi(catch_unwind)]
   pub fn await_own_connect(&mut self) {
     if !std::mem::take(&mut self.own_server_connect) || self.closed {
       return;
+    }
+    // Only a connect the kernel has finished (a loopback one, inside connect(2)) is waited
+    // for: what is left is the runtime thread's turn. One still under way (the server's
+    // backlog was full) may take a second; it is reported when it comes.
+    let under_way = match &*lock(&self.shared.connecting_fd) {
+      Some(ConnectFd::UnderWay(fd)) => Some(*fd),
+      _ => None,
+    };
+    if let Some(fd) = under_way {
+      let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+      };
+      // SAFETY: one pollfd, no waiting; a descriptor closed meanwhile reads as POLLNVAL.
+      if unsafe { libc::poll(&mut pfd, 1, 0) } != 1
+        || pfd.revents & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) == 0
+      {
+        return;
+      }
     }
     let start = std::time::Instant::now();
     while !self.shared.connect_settled.load(Ordering::Acquire) && start.elapsed() < OWN_CONNECT_WAIT {
