@@ -23,6 +23,7 @@ const {
 } = require('./validators');
 const { isIP } = require('./ip');
 const engine = require('./engine');
+const { CONNECT_TO_OWN_SERVER } = require('../binding.js');
 const { ACTIVE_CONNECTING, EventKind, kOnEvent } = engine;
 const autoSelect = require('./autoselect');
 const compat = require('./compat');
@@ -224,7 +225,7 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
   // A connect request still in flight on this handle: libuv's EALREADY (connect() called
   // again while connecting).
   const err = self._handle.isActive(ACTIVE_CONNECTING) ? UV_EALREADY : native.connect(address, port);
-  if (err) {
+  if (err < 0) {
     // As Node: the local name even when there is none (EMFILE: "undefined:undefined").
     const sockname = self._getsockname();
     return { err, syscall: 'connect', address, port, details: `${sockname.address}:${sockname.port}` };
@@ -233,7 +234,7 @@ function startConnect(self, address, port, addressType, localAddress, localPort)
   self._handle.request = { address, port, addressType, localAddress, localPort };
   // Node's loopback connect completes in the next poll phase; one to a server of this process
   // goes through the runtime thread, which must be as quick (see awaitOwnConnect).
-  engine.atPendingPhase(() => native.awaitOwnConnect());
+  if (err === CONNECT_TO_OWN_SERVER) engine.atPendingPhase(() => native.awaitOwnConnect());
   return null;
 }
 

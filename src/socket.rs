@@ -577,6 +577,23 @@ impl SocketShared {
   }
 }
 
+/// Whether the kernel has finished the connect of `fd`, one way or the other (writable, or an
+/// error), asked without waiting. A descriptor closed meanwhile reads as not finished.
+fn connect_finished(fd: RawFd) -> bool {
+  let mut pfd = libc::pollfd {
+    fd,
+    events: libc::POLLOUT,
+    revents: 0,
+  };
+  // SAFETY: one pollfd, no waiting; an invalid descriptor is reported in `revents` (POLLNVAL).
+  let ready = unsafe { libc::poll(&mut pfd, 1, 0) } == 1;
+  ready && pfd.revents & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0
+}
+
+/// `SocketHandle::connect`: under way, to a server of this environment.
+#[napi]
+pub const CONNECT_TO_OWN_SERVER: i32 = 1;
+
 /// The longest `await_own_connect` waits for the runtime thread (microseconds as a rule; this
 /// bound is for a machine so loaded that the thread waits for a core).
 const OWN_CONNECT_WAIT: Duration = Duration::from_millis(50);
@@ -869,8 +886,6 @@ pub struct SocketHandle {
   /// A connect or connection ever started (the handle cannot connect or open again).
   opened: bool,
   closed: bool,
-  /// A connect to a server of this environment is on the runtime (`await_own_connect`).
-  own_server_connect: bool,
 }
 
 /// What kind of socket a descriptor is, as libuv's `uv_guess_handle` names it for sockets:
@@ -984,6 +999,7 @@ impl SocketHandle {
 
   /// Wait on the runtime for a connect started on the JS thread; `Connected` or
   /// `ConnectFailed` follows. `peer_port`: the TCP port connected to (None: a Unix socket).
+  /// Returns `CONNECT_TO_OWN_SERVER` for a connect to a server of this environment.
   fn await_connection(&mut self, pending: Pending, peer_port: Option<u16>) -> i32 {
     self.opened = true;
     let to_own_server = match peer_port {
@@ -1003,7 +1019,6 @@ impl SocketHandle {
       },
     };
     *lock(&shared.connecting_fd) = Some(ConnectFd::UnderWay(pending.raw_fd()));
-    self.own_server_connect = to_own_server;
     shared.connect_settled.store(false, Ordering::Release);
     let task = with_engine(|e| {
       e.spawn(async move {
@@ -1053,7 +1068,11 @@ impl SocketHandle {
     match task {
       Ok(t) => {
         self.shared.add_task(t);
-        0
+        if to_own_server {
+          CONNECT_TO_OWN_SERVER
+        } else {
+          0
+        }
       }
       Err(_) => -libc::EINVAL,
     }
@@ -1064,15 +1083,7 @@ impl SocketHandle {
   /// the connect costs no round trip through the runtime thread. A connect still under way is
   /// handed back.
   fn settle_at_once(&mut self, pending: Pending) -> std::result::Result<(), Pending> {
-    let mut pfd = libc::pollfd {
-      fd: pending.raw_fd(),
-      events: libc::POLLOUT,
-      revents: 0,
-    };
-    // SAFETY: one valid pollfd, no waiting.
-    if unsafe { libc::poll(&mut pfd, 1, 0) } != 1
-      || pfd.revents & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) == 0
-    {
+    if !connect_finished(pending.raw_fd()) {
       return Err(pending);
     }
     let shared = &self.shared;
@@ -1128,7 +1139,6 @@ impl SocketHandle {
       unconnected: None,
       opened: true,
       closed: false,
-      own_server_connect: false,
     }
   }
 
@@ -1195,7 +1205,6 @@ impl SocketHandle {
       unconnected: None,
       opened: false,
       closed: false,
-      own_server_connect: false,
     })
   }
 
@@ -1229,8 +1238,10 @@ impl SocketHandle {
     }
   }
 
-  /// Start connecting; 0 when under way (`Connected`/`ConnectFailed` follows) or a negative
-  /// errno when the connect syscall failed at once.
+  /// Start connecting; 0 when under way (`Connected`/`ConnectFailed` follows),
+  /// `CONNECT_TO_OWN_SERVER` when under way to a server of this environment over loopback
+  /// (JS then calls `await_own_connect`), or a negative errno when the connect syscall failed
+  /// at once.
   #[napi(catch_unwind)]
   pub fn connect(&mut self, address: String, port: u32) -> i32 {
     let addr = match socket_addr(&address, port) {
@@ -1253,14 +1264,12 @@ impl SocketHandle {
       Ok::<_, io::Error>(Pending::Tcp(socket.into()))
     })();
     match result {
-      Ok(pending) => {
-        let rc = self.await_connection(pending, Some(addr.port()));
+      Ok(pending) => match self.await_connection(pending, Some(addr.port())) {
         // (A server of this process on that port, but a connect to another machine: that
         // takes a network's round trip, not worth waiting for in `await_own_connect`.)
-        let ip = addr.ip().to_canonical();
-        self.own_server_connect &= ip.is_loopback() || ip.is_unspecified();
-        rc
-      }
+        CONNECT_TO_OWN_SERVER if !addr.ip().to_canonical().is_loopback() && !addr.ip().is_unspecified() => 0,
+        rc => rc,
+      },
       Err(e) => errno_of(&e),
     }
   }
@@ -1283,7 +1292,8 @@ impl SocketHandle {
       Ok::<_, io::Error>(Some(Pending::Unix(std::os::fd::OwnedFd::from(socket).into())))
     })();
     match result {
-      Ok(Some(pending)) => self.await_connection(pending, None),
+      // (A Unix connect to a server of this environment is not waited for: 0 all the same.)
+      Ok(Some(pending)) => self.await_connection(pending, None).min(0),
       Ok(None) => 0,
       Err(e) => {
         self.shared.queue.push(Event::ConnectFailed {
@@ -1388,7 +1398,7 @@ impl SocketHandle {
   /// (JS thread, just before that poll).
   #[napi(catch_unwind)]
   pub fn await_own_connect(&mut self) {
-    if !std::mem::take(&mut self.own_server_connect) || self.closed {
+    if self.closed {
       return;
     }
     // Only a connect the kernel has finished (a loopback one, inside connect(2)) is waited
@@ -1398,18 +1408,8 @@ impl SocketHandle {
       Some(ConnectFd::UnderWay(fd)) => Some(*fd),
       _ => None,
     };
-    if let Some(fd) = under_way {
-      let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLOUT,
-        revents: 0,
-      };
-      // SAFETY: one pollfd, no waiting; a descriptor closed meanwhile reads as POLLNVAL.
-      if unsafe { libc::poll(&mut pfd, 1, 0) } != 1
-        || pfd.revents & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) == 0
-      {
-        return;
-      }
+    if under_way.is_some_and(|fd| !connect_finished(fd)) {
+      return;
     }
     let start = std::time::Instant::now();
     while !self.shared.connect_settled.load(Ordering::Acquire) && start.elapsed() < OWN_CONNECT_WAIT {
