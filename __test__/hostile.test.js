@@ -300,6 +300,58 @@ test('a peer that asks, never reads, then resets: each callback of the answer ru
     }),
   ));
 
+// The peer runs in a worker (node:net there) so that it can reset while the server's JS thread
+// is blocked: the reset, the write progress before it, and the readable event all wait for the
+// same poll. libuv handles the readable side first, so Node reports the reset by the read, and
+// the write it had under way is cancelled; delivered in the order they happened, the write's
+// progress would come first and the next slice of the answer would meet the reset instead.
+test('a peer that resets while the JS thread is busy mid-answer: the read reports it', () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const { Worker } = require('node:worker_threads');
+      const outcomes = [];
+      const flag = new Int32Array(new SharedArrayBuffer(8));
+      const srv = await serve(net, ports, (s) => {
+        s.once('data', () => {
+          s.write(prng(16 << 20, 7), (err) => outcomes.push(['A', err ? err.code : null]));
+          s.write(prng(64 << 10, 8), (err) => outcomes.push(['B', err ? err.code : null]));
+          worker.postMessage('go');
+          // Blocked until the peer has reset, then a moment more for the reset to arrive.
+          Atomics.wait(flag, 0, 0, 5000);
+          Atomics.wait(flag, 1, 0, 50);
+        });
+      });
+      const worker = new Worker(
+        `const net = require('node:net');
+        const { parentPort, workerData } = require('node:worker_threads');
+        const p = net.connect(workerData.port, '127.0.0.1');
+        p.on('error', () => {});
+        p.pause();
+        p.write('GET\\n');
+        parentPort.once('message', () => {
+          p.resume();
+          setTimeout(() => {
+            p.resetAndDestroy();
+            Atomics.store(workerData.flag, 0, 1);
+            Atomics.notify(workerData.flag, 0);
+          }, 100);
+        });`,
+        { eval: true, workerData: { port: srv.port, flag } },
+      );
+      try {
+        await waitFor(() => srv.lists.length > 0, 3000);
+        await closed(srv.lists[0]);
+        await delay(10);
+        t.push('peer reset', Atomics.load(flag, 0));
+        t.push('callbacks', outcomes);
+        t.push('server socket', srv.lists);
+      } finally {
+        await worker.terminate();
+        await srv.close();
+      }
+    }),
+  ));
+
 // libuv before 1.52 (Node 20, 22) takes the hang-up of a reset that arrives behind unread data
 // for EOF once a read comes back short: node:net emits 'end', close(false), and so does rsnet
 // on those versions (HANG_UP_IS_EOF in src/socket.rs). Node 24: ECONNRESET.

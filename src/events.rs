@@ -123,6 +123,28 @@ impl EventQueue {
     }
   }
 
+  /// Queue a socket's `Readable` that carries the end of its reading (EOF or a read error)
+  /// ahead of that socket's write and shutdown completions still in the queue. libuv handles
+  /// a descriptor's readable event before its writable one in the same poll, so when a peer's
+  /// reset arrives while JS is busy, Node reports it by the read (`read ECONNRESET`), even if
+  /// a write had completed before the reset came; delivered after that completion, the reset
+  /// would meet the next write JS makes instead (`write ECONNRESET`).
+  pub fn push_read_end(&self, id: u32, event: Event) {
+    let mut state = lock(&self.state);
+    let first_write = state.events.iter().position(|e| match e {
+      Event::WriteDone { id: of, .. } | Event::ShutdownDone { id: of, .. } => *of == id,
+      _ => false,
+    });
+    match first_write {
+      // (A wake-up is already on its way for the completion.)
+      Some(at) if !state.closed => state.events.insert(at, event),
+      _ => {
+        drop(state);
+        self.push(event);
+      }
+    }
+  }
+
   /// Have the events queued so far delivered in the JS thread's next poll, without waiting
   /// for a wake-up the runtime thread defers (JS thread).
   pub fn wake_now(&self) {
@@ -217,6 +239,42 @@ mod tests {
     let mut batch = Vec::new();
     q.take(&mut batch);
     assert_eq!(batch.len(), 5);
+  }
+
+  #[test]
+  fn the_end_of_reading_goes_before_the_same_sockets_write_completions() {
+    let (q, wakes) = counting_queue();
+    q.push(Event::Connected { id: 1 });
+    q.push(Event::WriteDone {
+      id: 2,
+      errno: 0,
+      count: 1,
+    });
+    q.push(Event::WriteDone {
+      id: 3,
+      errno: 0,
+      count: 1,
+    });
+    q.push(Event::ShutdownDone { id: 3, errno: 0 });
+    q.push_read_end(3, Event::AcceptFailed { server: 3, errno: -1 });
+    q.push_read_end(4, Event::AcceptFailed { server: 4, errno: -1 });
+    assert_eq!(wakes.load(Ordering::SeqCst), 1);
+    let mut batch = Vec::new();
+    q.take(&mut batch);
+    let order: Vec<(u8, u32)> = batch
+      .iter()
+      .map(|e| match e {
+        Event::Connected { id } => (4, *id),
+        Event::WriteDone { id, .. } => (6, *id),
+        Event::ShutdownDone { id, .. } => (7, *id),
+        Event::AcceptFailed { server, .. } => (10, *server),
+        _ => (0, 0),
+      })
+      .collect();
+    assert_eq!(order, [(4, 1), (6, 2), (10, 3), (6, 3), (7, 3), (10, 4)]);
+    // Alone in the queue, it wakes JS as any push does.
+    q.push_read_end(5, Event::AcceptFailed { server: 5, errno: -1 });
+    assert_eq!(wakes.load(Ordering::SeqCst), 2);
   }
 
   #[test]

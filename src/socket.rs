@@ -572,7 +572,12 @@ impl SocketShared {
   fn queue_readable(self: &Arc<Self>, inbox: &mut Inbox) {
     if !inbox.queued {
       inbox.queued = true;
-      self.queue.push(Event::Readable { socket: self.clone() });
+      let event = Event::Readable { socket: self.clone() };
+      if inbox.eof || inbox.errno != 0 {
+        self.queue.push_read_end(self.id, event);
+      } else {
+        self.queue.push(event);
+      }
     }
   }
 }
