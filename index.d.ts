@@ -61,6 +61,9 @@ export interface SocketConstructorOpts {
   signal?: AbortSignal | undefined;
   /** Read into a caller-owned buffer instead of emitting 'data'. */
   onread?: OnReadOpts | undefined;
+  /** A `BoundSocket` (Node 24.x) to connect from: `connect()` then connects it from the
+   * address or path it is bound to. It is this socket's from then on. */
+  handle?: BoundSocket | undefined;
 }
 
 /** The `onread` option: data is read into a caller-owned buffer and given to `callback`
@@ -464,6 +467,8 @@ export interface ListenOptions {
   writableAll?: boolean | undefined;
   /** Closes the server when the signal aborts. */
   signal?: AbortSignal | undefined;
+  /** A `BoundSocket` (Node 24.x) to listen on; it is this server's from then on. */
+  handle?: BoundSocket | undefined;
 }
 
 /** Options for `createServer(options)` / `new Server(options)`. */
@@ -520,8 +525,8 @@ export class Server extends EventEmitter {
    * Listens on an existing handle: another server of this module (both then serve its
    * socket) or `{ fd }`, a listening socket made elsewhere (e.g. systemd socket activation).
    */
-  listen(handle: Server | Socket | { fd: number }, backlog?: number, listeningListener?: () => void): this;
-  listen(handle: Server | Socket | { fd: number }, listeningListener?: () => void): this;
+  listen(handle: Server | Socket | BoundSocket | { fd: number }, backlog?: number, listeningListener?: () => void): this;
+  listen(handle: Server | Socket | BoundSocket | { fd: number }, listeningListener?: () => void): this;
 
   /**
    * Stops accepting connections; 'close' follows once the existing ones have ended.
@@ -603,6 +608,43 @@ export class Server extends EventEmitter {
  * `BlockList` and `SocketAddress` do no I/O, so this module hands out Node's own classes
  * (the very same objects as `require('node:net').BlockList` / `.SocketAddress`).
  */
+/** Options of `new BoundSocket(options)`: `port`, `host`, `ipv6Only`, `reusePort` for TCP, or
+ * `path` alone for a Unix domain socket. */
+export interface BoundSocketOptions {
+  /** Port to bind; `0` or omitted picks a free one (see `address().port`). */
+  port?: number | undefined;
+  /** A numeric IP address (no name lookup); omitted: `0.0.0.0`, or `::` with `ipv6Only`. */
+  host?: string | undefined;
+  /** IPv6 only (no IPv4-mapped addresses). */
+  ipv6Only?: boolean | undefined;
+  /** Set `SO_REUSEPORT`, so that several sockets can bind and listen on the port. */
+  reusePort?: boolean | undefined;
+  /** A Unix domain socket path (a Linux abstract name when it starts with NUL); its file is
+   * removed when the socket closes. */
+  path?: string | undefined;
+}
+
+/**
+ * A socket bound at once, not yet listening or connected (Node 24.x; `undefined` on the Node
+ * versions whose `node:net` has no `BoundSocket`). A conflict throws here (`bind EADDRINUSE`),
+ * and the port chosen for port 0 is known before anything uses it. `server.listen(bound)` or
+ * `new Socket({ handle: bound })` adopts it; from then on its methods throw
+ * `ERR_SOCKET_HANDLE_ADOPTED`. Unlike Node's, it cannot be transferred to a worker thread.
+ */
+export class BoundSocket {
+  constructor(options?: BoundSocketOptions);
+  /** The bound address (the port the OS chose for port 0), or the path of a Unix socket. */
+  address(): AddressInfo | string;
+  /** The descriptor; it stays the BoundSocket's until adopted: do not close it. */
+  fd(): number;
+  /** Close a socket nobody adopted. */
+  close(): void;
+  /** Closes it unless adopted or closed already (`using bound = new BoundSocket(...)`). */
+  [Symbol.dispose](): void;
+  /** A Unix domain socket rather than TCP. */
+  readonly isPipe: boolean;
+}
+
 export { BlockList, SocketAddress } from 'node:net';
 /** Types that go with Node's `BlockList` / `SocketAddress`. */
 export type { IPVersion, SocketAddressInitOptions } from 'node:net';

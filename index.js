@@ -12,6 +12,8 @@ const { normalizeArgs } = require('./lib/normalize');
 const { isIP, isIPv4, isIPv6 } = require('./lib/ip');
 const autoSelect = require('./lib/autoselect');
 const { liveHandles } = require('./lib/engine');
+const { BoundSocket } = require('./lib/bound');
+const compat = require('./lib/compat');
 
 // Address tools with no I/O of their own: Node's own classes are the reference implementation.
 const { BlockList, SocketAddress } = require('node:net');
@@ -46,6 +48,8 @@ module.exports = {
   setDefaultAutoSelectFamily: autoSelect.setDefaultAutoSelectFamily,
   getDefaultAutoSelectFamilyAttemptTimeout: autoSelect.getDefaultAutoSelectFamilyAttemptTimeout,
   setDefaultAutoSelectFamilyAttemptTimeout: autoSelect.setDefaultAutoSelectFamilyAttemptTimeout,
+  // Node 24.x's BoundSocket, where node:net has it.
+  ...(compat.boundSocket ? { BoundSocket } : {}),
   // For tests: how many native handles are still open.
   [Symbol.for('rsnet.liveHandles')]: liveHandles,
 };

@@ -19,6 +19,8 @@ export const {
   setDefaultAutoSelectFamily,
   getDefaultAutoSelectFamilyAttemptTimeout,
   setDefaultAutoSelectFamilyAttemptTimeout,
+  // (undefined where node:net has no BoundSocket)
+  BoundSocket,
 } = net;
 
 export default net;

@@ -34,6 +34,8 @@ module.exports = {
   /** `setKeepAlive(options)` and its interval and count (TCP_KEEPINTVL, TCP_KEEPCNT), from
    * Node 24.x on. */
   keepAliveOptions: nodeNet.Socket.prototype.setKeepAlive.length >= 3,
+  /** `net.BoundSocket`, from Node 24.x on. */
+  boundSocket: typeof nodeNet.BoundSocket === 'function',
   /** `setTypeOfService`/`getTypeOfService` and the `typeOfService` option, from Node 24.x on. */
   typeOfService: typeof nodeNet.Socket.prototype.setTypeOfService === 'function',
   /** The `reusePort` listen option (SO_REUSEPORT), from Node 22.12 / 23.1 on. */

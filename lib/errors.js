@@ -169,6 +169,7 @@ const ERR_WRITE_NOT_A_BUFFER = simple(TypeError, 'ERR_INVALID_ARG_TYPE', 'Second
 const ERR_SOCKET_CLOSED = simple(Error, 'ERR_SOCKET_CLOSED', 'Socket is closed');
 const ERR_SOCKET_CLOSED_BEFORE_CONNECTION = simple(Error, 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION', 'Socket closed before the connection was established');
 const ERR_SOCKET_CONNECTION_TIMEOUT = simple(Error, 'ERR_SOCKET_CONNECTION_TIMEOUT', 'Socket connection timeout');
+const ERR_SOCKET_HANDLE_ADOPTED = simple(Error, 'ERR_SOCKET_HANDLE_ADOPTED', 'The bound socket has already been adopted by a server or socket');
 // (Node formats these messages with util.format's %s: an object is inspected, not stringified.)
 const ERR_INVALID_IP_ADDRESS = (ip) => nodeError(TypeError, 'ERR_INVALID_IP_ADDRESS', format('Invalid IP address: %s', ip));
 const ERR_INVALID_ADDRESS_FAMILY = (family, host, port) =>
@@ -256,6 +257,7 @@ module.exports = {
   ERR_SOCKET_CLOSED,
   ERR_SOCKET_CLOSED_BEFORE_CONNECTION,
   ERR_SOCKET_CONNECTION_TIMEOUT,
+  ERR_SOCKET_HANDLE_ADOPTED,
   ERR_INVALID_IP_ADDRESS,
   ERR_INVALID_ADDRESS_FAMILY,
   ERR_INVALID_FD_TYPE,

@@ -20,6 +20,7 @@ const { EventKind, kOnEvent, ACTIVE_LISTENING } = engine;
 const { Socket } = require('./socket');
 const { kSetNoDelay, kSetKeepAlive, kSetKeepAliveInitialDelay, SUN_PATH_LEN, UV_EINVAL } = require('./shared');
 const { isIP } = require('./ip');
+const { BoundSocket, kBoundSocketPath, kBoundSocketConsume } = require('./bound');
 const compat = require('./compat');
 const { BlockList } = require('node:net');
 
@@ -89,6 +90,18 @@ class ServerPrototype extends EventEmitter {
     if (this._handle) throw ERR_SERVER_ALREADY_LISTEN();
     if (cb !== null) this.once('listening', cb);
     const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
+    // listen(boundSocket) and listen({ handle: boundSocket }): listen on the bound socket
+    // itself, which is then this server's.
+    const bound = options instanceof BoundSocket ? options : options.handle instanceof BoundSocket ? options.handle : null;
+    if (bound !== null) {
+      const path = bound[kBoundSocketPath];
+      const handle = bound[kBoundSocketConsume]();
+      handle.setOwner(this);
+      if (path !== undefined) this._pipeName = path;
+      this._listeningId++;
+      listenBound(this, handle, 0, backlogFromArgs, null, -1, '-1:null:-1');
+      return this;
+    }
     options = options._handle || options.handle || options;
     // Read when Node reads them (a getter that throws must throw at the same point). Only
     // `true` counts; Node 20 has no reusePort option at all.

@@ -5,6 +5,7 @@
 // ('lookup', 'connect', 'ready', 'data', 'end', 'finish', 'error', 'close'), the same errors.
 // The native handle only moves bytes; this file decides what they mean.
 
+const fs = require('node:fs');
 const stream = require('node:stream');
 const { isUint8Array } = require('node:util/types');
 const {
@@ -32,6 +33,7 @@ const { normalizeArgs, isNormalized } = require('./normalize');
 const engine = require('./engine');
 const { EventKind, kOnEvent, kOnReadStart, ACTIVE_CONNECTING, ACTIVE_READING, ACTIVE_WRITING, ACTIVE_SHUTDOWN, ACTIVE_CLOSING } = engine;
 const compat = require('./compat');
+const { BoundSocket, kBoundSocketPath, kBoundSocketConsume } = require('./bound');
 
 const {
   kConnectContext,
@@ -93,6 +95,11 @@ class CloseState {
  * `new Socket([options])`, also callable without `new` as in Node. The methods live on
  * `SocketPrototype` below (a class, for readable getters), whose prototype this shares.
  */
+/** Adopted from a net.BoundSocket: connect() keeps its handle and its kind (TCP or Unix). */
+const kBoundSource = Symbol('kBoundSource');
+/** The path a bound Unix socket adopted from a net.BoundSocket is bound to. */
+const kBoundPath = Symbol('kBoundPath');
+
 function Socket(options) {
   if (!(this instanceof Socket)) return new Socket(options);
   if (options?.objectMode) {
@@ -145,7 +152,12 @@ function Socket(options) {
   stream.Duplex.call(this, options);
 
   this[kIsPipe] = false;
-  if (options.handle) {
+  // A bound socket is not connected: it reads once connect() has connected it.
+  let boundNotConnected = false;
+  if (options.handle instanceof BoundSocket) {
+    adoptBoundSocket(this, options.handle);
+    boundNotConnected = true;
+  } else if (options.handle) {
     this._handle = engine.adoptSocketHandle(options.handle, this);
     this[kIsPipe] = options.handle.isUnix();
   } else if (options.fd !== undefined) {
@@ -194,7 +206,7 @@ function Socket(options) {
   this._undestroy();
 
   // A socket handed over by a server starts reading at once unless asked not to.
-  if (this._handle && options.readable !== false) {
+  if (this._handle && options.readable !== false && !boundNotConnected) {
     if (options.pauseOnCreate) {
       this.readableFlowing = false;
     } else if (!options.manualStart) {
@@ -202,6 +214,27 @@ function Socket(options) {
     }
   }
   if (options.signal) addClientAbortSignalOption(this, options.signal);
+}
+
+/**
+ * new Socket({ handle: boundSocket }): the bound descriptor becomes this socket's, and
+ * connect() connects it from the address it is bound to.
+ */
+function adoptBoundSocket(socket, bound) {
+  const path = bound[kBoundSocketPath];
+  const server = bound[kBoundSocketConsume]();
+  const fd = server.native.releaseBound();
+  server.release();
+  socket._handle = engine.createSocketHandle(socket);
+  const err = socket._handle.native.adoptBound(fd);
+  if (err !== 0) throw errnoException(err, 'open');
+  socket._handle.markOpen();
+  socket[kBoundSource] = true;
+  if (path !== undefined) {
+    // A bound Unix socket: its path is its local address, before and after the connect.
+    socket[kBoundPath] = path;
+    socket[kIsPipe] = true;
+  }
 }
 
 class SocketPrototype extends stream.Duplex {
@@ -363,6 +396,9 @@ class SocketPrototype extends stream.Duplex {
       handle.setActive(ACTIVE_CLOSING, true);
       const closeHandle = () => {
         handle.native.close(reset);
+        // As libuv's pipe handle, which removes the file it was bound to when it closes.
+        const bound = this[kBoundPath];
+        if (bound !== undefined && bound[0] !== '\0') fs.rmSync(bound, { force: true });
         scheduleFinishClose(this, state);
       };
       if (this._closeAfterHandlingError) {
@@ -413,7 +449,8 @@ class SocketPrototype extends stream.Duplex {
       this._undestroy();
     }
     const { path } = options;
-    const pipe = !!path;
+    // (An adopted bound socket is what it was bound as, whatever the options say.)
+    const pipe = this[kBoundSource] && this._handle ? this[kIsPipe] : !!path;
     if (!this._handle) {
       this._handle = engine.createSocketHandle(this);
       this[kInitHandle]();
@@ -616,6 +653,7 @@ class SocketPrototype extends stream.Duplex {
   }
 
   _getsockname() {
+    if (this[kBoundPath] !== undefined) return { address: this[kBoundPath] };
     if (!this._handle || this[kIsPipe]) return {};
     // As Node: a failed getsockname (no descriptor yet) is cached as {} too, until the
     // connect's outcome clears the cache.

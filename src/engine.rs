@@ -138,6 +138,15 @@ impl Engine {
     }
   }
 
+  /// Forget a socket file without removing it (its socket was handed to a client, which
+  /// removes it when it closes, as libuv's pipe handle does).
+  pub fn disown_socket_file(&self, path: &std::path::Path) {
+    let mut files = self.socket_files.borrow_mut();
+    if let Some(i) = files.iter().position(|p| p == path) {
+      files.swap_remove(i);
+    }
+  }
+
   /// A server of this environment listens on `port` (0: a Unix socket).
   pub fn add_listener(&self, port: u16) {
     self.listeners.borrow_mut().push(port);

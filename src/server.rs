@@ -423,6 +423,28 @@ impl ServerHandle {
     self.local.map(SocketName::from)
   }
 
+  /// The error `bind` deferred to `listen` (EADDRINUSE, as libuv's `delayed_error`), or 0:
+  /// `net.BoundSocket` reports it at once.
+  #[napi(catch_unwind)]
+  pub fn bind_error(&self) -> i32 {
+    self.delayed_error
+  }
+
+  /// Hand the bound socket, not listening, over to a client socket
+  /// (`new Socket({ handle: boundSocket })`): its descriptor, which the caller then owns, or
+  /// -1 when there is none. A Unix socket's file is the caller's to remove from then on.
+  #[napi(catch_unwind)]
+  pub fn release_bound(&mut self) -> i32 {
+    if self.task.is_some() {
+      return -1;
+    }
+    self.local = None;
+    if let Some(path) = self.unlink_on_close.take() {
+      let _ = with_engine(|e| e.disown_socket_file(&path));
+    }
+    self.bound.take().map_or(-1, IntoRawFd::into_raw_fd)
+  }
+
   /// Stop accepting and close the descriptor; false when it was not listening.
   ///
   /// The descriptor itself is closed on the runtime thread when the aborted task is dropped;

@@ -1292,7 +1292,10 @@ impl SocketHandle {
           errno => Err(io::Error::from_raw_os_error(-errno)),
         };
       }
-      let socket = Socket::new(Domain::UNIX, STREAM_NONBLOCKING, None)?;
+      let socket = match self.unconnected.take() {
+        Some(bound) => bound,
+        None => Socket::new(Domain::UNIX, STREAM_NONBLOCKING, None)?,
+      };
       start_connect(&socket, &addr)?;
       Ok::<_, io::Error>(Some(Pending::Unix(std::os::fd::OwnedFd::from(socket).into())))
     })();
@@ -1308,6 +1311,23 @@ impl SocketHandle {
         0
       }
     }
+  }
+
+  /// Take over a bound socket that is not connected (`ServerHandle::release_bound`), TCP or
+  /// Unix; the next `connect` or `connect_path` connects it from the address it is bound to.
+  /// 0 or a negative errno.
+  #[napi(catch_unwind)]
+  pub fn adopt_bound(&mut self, fd: i32) -> i32 {
+    if self.opened || self.unconnected.is_some() || fd < 0 {
+      return -libc::EINVAL;
+    }
+    // SAFETY: `release_bound` gave up this descriptor; from here this handle owns it.
+    let socket = unsafe { Socket::from_raw_fd(fd) };
+    if let Err(e) = socket.set_nonblocking(true) {
+      return errno_of(&e);
+    }
+    self.unconnected = Some(socket);
+    0
   }
 
   /// Adopt a connected socket descriptor (`new Socket({ fd })`), which this handle then owns

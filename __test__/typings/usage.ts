@@ -346,3 +346,20 @@ if (sock.setTypeOfService && sock.getTypeOfService) {
 net.connect({ port: 1, typeOfService: 0x20 });
 // @ts-expect-error the keep-alive count is a number
 sock.setKeepAlive({ count: 'five' });
+
+// Node 24.x BoundSocket: bound at once, adopted by a server or a client socket.
+const bound = new net.BoundSocket({ port: 0, host: '127.0.0.1', reusePort: true });
+const boundAt = bound.address();
+if (typeof boundAt !== 'string') void boundAt.port;
+const boundFd: number = bound.fd();
+void boundFd;
+const isPipe: boolean = bound.isPipe;
+void isPipe;
+net.createServer().listen(bound, () => {});
+net.createServer().listen({ handle: new net.BoundSocket({ path: '/tmp/x.sock' }) });
+new net.Socket({ handle: new net.BoundSocket() }).connect(80, '127.0.0.1');
+new net.BoundSocket()[Symbol.dispose]();
+// @ts-expect-error the bound host is a string (a numeric address)
+new net.BoundSocket({ host: 127001 });
+// @ts-expect-error isPipe is read-only
+bound.isPipe = true;
