@@ -232,3 +232,39 @@ test('a bound socket connected where nothing listens: the error names the connec
     t.push('unix', unixEvents);
   }),
 );
+
+test('connect() of an adopted bound socket: no local address options, connects within the call, one family', { skip }, () =>
+  compare(
+    withPorts(async (net, t, ports) => {
+      const srv = net.createServer((c) => c.end('x'));
+      srv.listen(0, '127.0.0.1');
+      await once(srv, 'listening');
+      const { port } = srv.address();
+      ports.push(port);
+      const a = new net.Socket({ handle: new net.BoundSocket({ port: 0, host: '127.0.0.1' }) });
+      t.call('localAddress', () => a.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1' }));
+      t.call('localPort', () => a.connect({ port, host: '127.0.0.1', localPort: 5 }));
+      let attempted = false;
+      a.on('connectionAttempt', () => (attempted = true));
+      a.connect(port, '127.0.0.1');
+      t.push('attempt made within connect()', attempted, a.connecting);
+      a.resume();
+      // A host name: looked up for one address, as autoSelectFamily is off for it.
+      const b = new net.Socket({ handle: new net.BoundSocket({ port: 0, host: '127.0.0.1' }) });
+      const seen = record(b, ['lookup', 'connectionAttempt', 'connect', 'close']);
+      b.connect({
+        port,
+        host: 'localhost',
+        lookup: (host, options, cb) => {
+          t.push('lookup options', options);
+          if (options.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+          else cb(null, '127.0.0.1', 4);
+        },
+      });
+      b.resume();
+      await Promise.all([once(a, 'close'), once(b, 'close')]);
+      t.push('b', seen);
+      await new Promise((resolve) => srv.close(resolve));
+    }),
+  ),
+);

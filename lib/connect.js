@@ -5,6 +5,7 @@
 
 const {
   ERR_INVALID_ARG_TYPE,
+  ERR_INVALID_ARG_VALUE,
   ERR_INVALID_IP_ADDRESS,
   ERR_INVALID_ADDRESS_FAMILY,
   ERR_SOCKET_CONNECTION_TIMEOUT,
@@ -28,6 +29,7 @@ const { ACTIVE_CONNECTING, EventKind, kOnEvent } = engine;
 const autoSelect = require('./autoselect');
 const compat = require('./compat');
 const {
+  kBoundSource,
   kConnectContext,
   kSetNoDelay,
   kSetKeepAlive,
@@ -67,6 +69,18 @@ function lookupAndConnect(self, options) {
 
   if (compat.validatesConnectHost) validateStringWithoutNullBytes(host, 'options.host');
 
+  // An adopted BoundSocket has its local address and its family already.
+  if (self[kBoundSource]) {
+    if (localAddress !== undefined || localPort !== undefined) {
+      throw ERR_INVALID_ARG_VALUE(
+        'options',
+        options,
+        'localAddress and localPort cannot be used with an adopted bound socket',
+      );
+    }
+    autoSelectFamily = false;
+  }
+
   if (localAddress && !isIP(localAddress)) throw ERR_INVALID_IP_ADDRESS(localAddress);
   if (localPort) validateNumber(localPort, 'options.localPort');
   if (typeof port !== 'undefined') {
@@ -89,6 +103,12 @@ function lookupAndConnect(self, options) {
   // An IP address needs no lookup.
   const addressType = isIP(host);
   if (addressType) {
+    // (A bound socket connects within the call, as Node's: the source address the kernel
+    // picks is there at once. Its failure still comes as a later 'error'.)
+    if (self[kBoundSource]) {
+      internalConnect(self, host, port, addressType, localAddress, localPort);
+      return;
+    }
     process.nextTick(() => {
       if (self.connecting) internalConnect(self, host, port, addressType, localAddress, localPort);
     });

@@ -37,7 +37,11 @@ function unsupported(what) {
   return err;
 }
 
+/** A socket adopted from a net.BoundSocket: connect() keeps its handle and its kind (TCP or Unix). */
+const kBoundSource = Symbol('kBoundSource');
+
 module.exports = {
+  kBoundSource,
   kConnectContext,
   kSetNoDelay,
   kSetKeepAlive,

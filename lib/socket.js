@@ -36,6 +36,7 @@ const compat = require('./compat');
 const { BoundSocket, kBoundSocketPath, kBoundSocketConsume } = require('./bound');
 
 const {
+  kBoundSource,
   kConnectContext,
   kSetNoDelay,
   kSetKeepAlive,
@@ -95,8 +96,6 @@ class CloseState {
  * `new Socket([options])`, also callable without `new` as in Node. The methods live on
  * `SocketPrototype` below (a class, for readable getters), whose prototype this shares.
  */
-/** Adopted from a net.BoundSocket: connect() keeps its handle and its kind (TCP or Unix). */
-const kBoundSource = Symbol('kBoundSource');
 /** The path a bound Unix socket adopted from a net.BoundSocket is bound to. */
 const kBoundPath = Symbol('kBoundPath');
 
