@@ -101,3 +101,41 @@ test('listen(otherServer): the second server listens on the same socket and serv
   await settle(); // the accepted socket's descriptor closes just after the servers' 'close'
   assert.equal(net[Symbol.for('rsnet.liveHandles')](), 0);
 });
+
+// The first data of an adopted descriptor comes where libuv's first poll of it would bring it:
+// in this iteration's poll phase when adopted in a timer or an immediate, after the immediates
+// when adopted in a poll-phase callback. The descriptor is a node:net client's, paused before
+// it read anything; each child exits once it has seen the data, so nothing is closed twice.
+test("new Socket({ fd }) with data waiting: its first 'data' comes in node's phase", async () => {
+  const { PRELUDE, OURS, runChild, outcome } = require('./helpers/child');
+  const script = `${PRELUDE}
+    const nodeNet = require('node:net');
+    const where = process.env.WHERE;
+    const order = [];
+    const peer = nodeNet.createServer((c) => c.write('hello')).listen(0, '127.0.0.1', () => {
+      const raw = nodeNet.connect(peer.address().port, '127.0.0.1');
+      raw.pause();
+      raw.on('connect', () => setTimeout(adopt, 50));
+      function adopt() {
+        const start = () => {
+          const s = new net.Socket({ fd: raw._handle.fd });
+          s.on('data', (d) => {
+            order.push('data ' + d);
+            setTimeout(() => { log(where, order.join(', ')); process.exit(0); }, 20);
+          });
+          process.nextTick(() => order.push('tick'));
+          setImmediate(() => order.push('immediate'));
+        };
+        if (where === 'timer') start();
+        else if (where === 'immediate') setImmediate(start);
+        else fs.stat(process.execPath, start);
+      }
+    });
+  `;
+  for (const where of ['timer', 'immediate', 'poll']) {
+    const opts = { env: { WHERE: where }, limitMs: 10000 };
+    const [expected, actual] = await Promise.all([runChild(script, 'node:net', opts), runChild(script, OURS, opts)]);
+    assert.deepEqual(outcome(actual), outcome(expected), where);
+    assert.match(expected.stdout, /data hello/);
+  }
+});
