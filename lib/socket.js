@@ -92,13 +92,13 @@ class CloseState {
   }
 }
 
+/** The path a bound Unix socket adopted from a net.BoundSocket is bound to. */
+const kBoundPath = Symbol('kBoundPath');
+
 /**
  * `new Socket([options])`, also callable without `new` as in Node. The methods live on
  * `SocketPrototype` below (a class, for readable getters), whose prototype this shares.
  */
-/** The path a bound Unix socket adopted from a net.BoundSocket is bound to. */
-const kBoundPath = Symbol('kBoundPath');
-
 function Socket(options) {
   if (!(this instanceof Socket)) return new Socket(options);
   if (options?.objectMode) {
@@ -226,7 +226,11 @@ function adoptBoundSocket(socket, bound) {
   server.release();
   socket._handle = engine.createSocketHandle(socket);
   const err = socket._handle.native.adoptBound(fd);
-  if (err !== 0) throw errnoException(err, 'open');
+  if (err !== 0) {
+    socket._handle.release();
+    socket._handle = null;
+    throw errnoException(err, 'open');
+  }
   socket._handle.markOpen();
   socket[kBoundSource] = true;
   if (path !== undefined) {

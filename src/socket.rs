@@ -1318,11 +1318,15 @@ impl SocketHandle {
   /// 0 or a negative errno.
   #[napi(catch_unwind)]
   pub fn adopt_bound(&mut self, fd: i32) -> i32 {
-    if self.opened || self.unconnected.is_some() || fd < 0 {
+    if fd < 0 {
       return -libc::EINVAL;
     }
-    // SAFETY: `release_bound` gave up this descriptor; from here this handle owns it.
+    // SAFETY: `release_bound` gave up this descriptor; from here this handle owns it (and
+    // closes it when it cannot use it).
     let socket = unsafe { Socket::from_raw_fd(fd) };
+    if self.opened || self.unconnected.is_some() {
+      return -libc::EINVAL;
+    }
     if let Err(e) = socket.set_nonblocking(true) {
       return errno_of(&e);
     }
