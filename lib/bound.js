@@ -58,8 +58,7 @@ class BoundSocket {
     // right away, which reports it, so that the conflict throws here.)
     if (err === 0) err = handle.native.bindError();
     if (err !== 0) {
-      handle.native.close();
-      handle.release();
+      closeHandle(handle);
       throw exceptionWithHostPort(err, 'bind', host, port);
     }
     handle.markOpen();
@@ -82,8 +81,7 @@ class BoundSocket {
     handle.isPipe = true;
     const err = handle.native.bindPath(path, compat.truncatesLongUnixPaths, compat.unlinksTruncatedUnixPath);
     if (err !== 0) {
-      handle.native.close();
-      handle.release();
+      closeHandle(handle);
       throw errnoException(err, 'bind');
     }
     handle.markOpen();

@@ -131,20 +131,21 @@ impl Engine {
 
   /// Remove a socket file created by this environment (its server closed).
   pub fn release_socket_file(&self, path: &std::path::Path) {
-    let mut files = self.socket_files.borrow_mut();
-    if let Some(i) = files.iter().position(|p| p == path) {
-      files.swap_remove(i);
+    if self.disown_socket_file(path) {
       let _ = std::fs::remove_file(path);
     }
   }
 
   /// Forget a socket file without removing it (its socket was handed to a client, which
-  /// removes it when it closes, as libuv's pipe handle does).
-  pub fn disown_socket_file(&self, path: &std::path::Path) {
+  /// removes it when it closes, as libuv's pipe handle does); whether it was this
+  /// environment's.
+  pub fn disown_socket_file(&self, path: &std::path::Path) -> bool {
     let mut files = self.socket_files.borrow_mut();
-    if let Some(i) = files.iter().position(|p| p == path) {
-      files.swap_remove(i);
-    }
+    let Some(i) = files.iter().position(|p| p == path) else {
+      return false;
+    };
+    files.swap_remove(i);
+    true
   }
 
   /// A server of this environment listens on `port` (0: a Unix socket).
